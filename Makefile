@@ -17,6 +17,8 @@ export OMP_NUM_THREADS ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 # Prefect runs flows against a local ephemeral API unless the user points PREFECT_API_URL at a server.
 export PREFECT_HOME ?= $(CURDIR)/.work/prefect
+# Stage commands in dvc.yaml call `python`: make it the project venv's.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
