@@ -1,0 +1,91 @@
+"""params.yaml and every shipped preset load into valid config; bad values fail with key and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tasks.params import REPO_ROOT, ParamsError, available_presets, load_params
+
+
+def write_params(tmp_path: Path, mutate) -> Path:
+    data = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    mutate(data)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_shipped_params_load():
+    params = load_params()
+    assert params.preset == "smol"
+    assert params.model.llm == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert params.generator_llm == params.model.llm
+
+
+@pytest.mark.parametrize("preset", available_presets())
+def test_every_preset_loads(tmp_path, preset):
+    params = load_params(write_params(tmp_path, lambda d: d.update(preset=preset)))
+    assert params.preset == preset
+    assert params.model.num_queries > 0
+
+
+def test_presets_shipped():
+    assert {"smol", "desta25"} <= set(available_presets())
+
+
+def test_desta25_preset_is_the_paper_recipe(tmp_path):
+    model = load_params(write_params(tmp_path, lambda d: d.update(preset="desta25"))).model
+    assert (model.llm, model.encoder) == ("meta-llama/Llama-3.1-8B-Instruct", "openai/whisper-large-v3")
+    assert (model.qformer_layers, model.num_queries, model.tapped_layers) == (6, 64, [7, 15, 23, 31])
+    assert model.dtype == "bfloat16"
+
+
+def test_params_override_preset(tmp_path):
+    params = load_params(write_params(tmp_path, lambda d: d.update(model={"num_queries": 8})))
+    assert params.model.num_queries == 8
+    assert params.model.llm == "HuggingFaceTB/SmolLM2-135M-Instruct"  # the rest still from the preset
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key", "reason"),
+    [
+        (lambda d: d["corpus"].update(seed="abc"), "corpus.seed", "integer"),
+        (lambda d: d["corpus"]["splits"].update(train=0.9), "corpus.splits", "must be 1.0"),
+        (lambda d: d["generate"].update(concurrency=0), "generate.concurrency", "greater than 0"),
+        (lambda d: d["generate"].update(endpoints=["localhost:8000"]), "generate.endpoints", "http"),
+        (lambda d: d["generate"].update(tempurature=0.1), "generate.tempurature", "Extra inputs"),
+        (lambda d: d.update(model={"tapped_layers": [3, 1]}), "model.tapped_layers", "increasing"),
+        (lambda d: d["validate_corpus"].update(min_duration_s=40.0), "validate_corpus", "below"),
+    ],
+)
+def test_bad_value_names_key_and_reason(tmp_path, mutate, key, reason):
+    with pytest.raises(ParamsError) as error:
+        load_params(write_params(tmp_path, mutate))
+    assert key in str(error.value) and reason in str(error.value)
+
+
+def test_foreign_generator_refused_unless_overridden(tmp_path):
+    def foreign(d, allow):
+        d["generate"].update(generator="Qwen/Qwen2.5-Coder-0.5B-Instruct", allow_foreign_generator=allow)
+
+    with pytest.raises(ParamsError, match="self-generation"):
+        load_params(write_params(tmp_path, lambda d: foreign(d, False)))
+    params = load_params(write_params(tmp_path, lambda d: foreign(d, True)))
+    assert params.generator_llm == "Qwen/Qwen2.5-Coder-0.5B-Instruct"
+
+
+def test_unknown_preset_lists_choices(tmp_path):
+    with pytest.raises(ParamsError, match="unknown preset 'huge'.*smol"):
+        load_params(write_params(tmp_path, lambda d: d.update(preset="huge")))
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ParamsError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("corpus: [unclosed")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(broken)
