@@ -1,0 +1,49 @@
+"""Corpus gate (`python -m flows.validate_corpus`): GX suite + file checks over the corpus manifest.
+
+Writes the clean manifest (only when the dataset passes), the quarantine JSONL, GX data docs,
+metrics/validate_corpus.json and a Prefect markdown artifact; a dataset-level failure exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from prefect import flow, task
+
+from tasks.corpus.labels import LABEL_SETS
+from tasks.params import ValidateCorpusParams, load_params
+from tasks.validate.checks import GxRun
+from tasks.validate.corpus import run_corpus_gate
+from tasks.validate.outcome import DataQualityError, Outcome, publish_outcome
+
+
+@task(name="corpus-gate")
+def corpus_gate(params: ValidateCorpusParams) -> Outcome:
+    with GxRun() as gx_run:
+        return run_corpus_gate(params, LABEL_SETS, gx_run)
+
+
+@flow(name="validate_corpus")
+def validate_corpus(params_path: str = "params.yaml", metrics_path: str = "metrics/validate_corpus.json") -> dict:
+    outcome = corpus_gate(load_params(params_path).validate_corpus)
+    print(publish_outcome(outcome, metrics_path, artifact_key="validate-corpus"))
+    outcome.raise_if_failed()
+    return outcome.metrics()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Validate the corpus manifest and its audio files.")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--metrics", default="metrics/validate_corpus.json")
+    args = parser.parse_args(argv)
+    try:
+        validate_corpus(args.params, args.metrics)
+    except DataQualityError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Target gate (`python -m flows.validate_generated`): GX suite over the generated training rows.
+
+Writes the clean rows (only when the dataset passes), the quarantine JSONL, GX data docs,
+metrics/validate_generated.json and a Prefect markdown artifact; a dataset-level failure exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from prefect import flow, task
+
+from tasks.generate.prompts import load_prompt_pool
+from tasks.params import Params, load_params
+from tasks.validate.checks import GxRun
+from tasks.validate.generated import run_generated_gate
+from tasks.validate.outcome import DataQualityError, Outcome, publish_outcome
+
+
+@task(name="generated-rows-gate")
+def generated_gate(params: Params) -> Outcome:
+    with GxRun() as gx_run:
+        # The targets must come from the backbone itself (DeSTA self-generation) unless overridden.
+        return run_generated_gate(params.validate_generated, backbone=params.model.llm,
+                                  prompt_pool=load_prompt_pool(), audio_locator=params.model.audio_locator,
+                                  gx_run=gx_run)
+
+
+@flow(name="validate_generated")
+def validate_generated(params_path: str = "params.yaml",
+                       metrics_path: str = "metrics/validate_generated.json") -> dict:
+    outcome = generated_gate(load_params(params_path))
+    print(publish_outcome(outcome, metrics_path, artifact_key="validate-generated"))
+    outcome.raise_if_failed()
+    return outcome.metrics()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Validate the generated training rows.")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--metrics", default="metrics/validate_generated.json")
+    args = parser.parse_args(argv)
+    try:
+        validate_generated(args.params, args.metrics)
+    except DataQualityError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

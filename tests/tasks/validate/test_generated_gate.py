@@ -1,0 +1,186 @@
+"""The target gate: each deliberately broken generated row lands in quarantine under its check names,
+malformed lines are quarantined by line number, dataset-level problems stop the gate."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tasks.validate.checks import GxRun
+from tasks.validate.generated import parse_lines, run_generated_gate, validate_rows
+from tasks.validate.outcome import DataQualityError
+from tests.tasks.validate.gate_helpers import BACKBONE, LOCATOR, POOL, generated_params, generated_row, jsonl
+
+
+def run_gate(lines, gx_run, **params):
+    outcome, _ = validate_rows(lines, generated_params(**params), backbone=BACKBONE, prompt_pool=POOL,
+                               audio_locator=LOCATOR, gx_run=gx_run)
+    return outcome
+
+
+def quarantined_by_line(outcome) -> dict[int, set[str]]:
+    return {outcome.label(p)["line"]: set(outcome.failed_checks(p)) for p in outcome.quarantined_positions}
+
+
+def test_clean_rows_pass(gx_run):
+    outcome = run_gate(jsonl([generated_row(n) for n in range(10)]), gx_run)
+    assert outcome.passed, outcome.dataset_failures
+    assert outcome.failures == {} and len(outcome.clean_positions) == 10
+
+
+def test_each_broken_row_is_quarantined_under_exactly_its_checks(gx_run):
+    user_without_locator = {"role": "user", "content": POOL[0].text,
+                            "audios": [{"audio": "audio/speech.wav", "text": " "}]}
+    broken = [
+        ('{"id": "clip-9000", "response": ', {"json_object"}),
+        ("[1, 2, 3]", {"json_object"}),
+        (generated_row(9001, response=f"{LOCATOR} A woman speaks."), {"no_leaked_markers"}),
+        (generated_row(9002, response="[00:00-00:02] the quick brown fox (Gender: Female)"), {"no_leaked_markers"}),
+        (generated_row(9003, response=""), {"response_not_empty", "response_length"}),
+        (generated_row(9004, response="x" * 5000), {"response_length"}),
+        (generated_row(9005, response="I’m sorry, but I cannot listen to audio files."), {"no_refusal"}),
+        (generated_row(9006, finish_reason="length", flags=["truncated"]), {"not_truncated", "no_generator_flags"}),
+        (generated_row(9007, flags=["template_echo"]), {"no_generator_flags"}),
+        (generated_row(9008, prompt_id="v0-unknown"), {"prompt_in_pool"}),
+        (generated_row(9009, prompt="A prompt that is not the pool's text."), {"prompt_in_pool"}),
+        (generated_row(9010, generator={"model": "someone/else", "foreign_override": False}),
+         {"generator_is_backbone"}),
+        (generated_row(9011, messages=[user_without_locator]), {"audio_count_matches"}),
+        (generated_row(9012, messages=[{**user_without_locator, "content": f"{LOCATOR}\n{POOL[0].text}",
+                                        "audios": [{"audio": "../../secret.wav", "text": " "}]}]),
+         {"audio_path_inside_root"}),
+        ({key: value for key, value in generated_row(9013).items() if key != "response"}, {"row_schema"}),
+        (generated_row(9014, kind="noise"), {"row_schema"}),
+    ]
+    good = [generated_row(n) for n in range(20)]
+    lines = jsonl(good[:10]) + ["", "   "]  # blank lines hold no row and are not counted
+    lines += [row if isinstance(row, str) else json.dumps(row) for row, _ in broken] + jsonl(good[10:])
+    lines += jsonl([generated_row(3)])  # a second row with id clip-0003
+
+    outcome = run_gate(lines, gx_run)
+
+    first_broken_line = 13
+    expected = {first_broken_line + offset: checks for offset, (_, checks) in enumerate(broken)}
+    expected |= {4: {"id_unique"}, len(lines): {"id_unique"}}
+    assert quarantined_by_line(outcome) == expected
+    assert outcome.total == len(lines) - 2
+    clean_lines = {outcome.label(p)["line"] for p in outcome.clean_positions}
+    assert clean_lines == set(range(1, 4)) | set(range(5, 11)) | set(range(29, 39))
+    with pytest.raises(DataQualityError, match=r"18 of 37 rows .* above max_failed_fraction=0\.1"):
+        outcome.raise_if_failed()
+
+
+def test_foreign_generator_is_accepted_only_with_the_override(gx_run):
+    foreign = {"model": "someone/else", "foreign_override": True}
+    outcome = run_gate(jsonl([generated_row(0, generator=foreign)]), gx_run)
+    assert outcome.passed and outcome.failures == {}
+
+
+def test_refusal_and_leak_details_name_the_phrases(gx_run):
+    outcome = run_gate(jsonl([generated_row(0, response="As an AI, I can't hear <|im_start|> audio.")]), gx_run)
+    details = {failure["check"]: failure["detail"] for failure in outcome.failures[0]}
+    assert details == {"no_refusal": "response contains 'as an ai', \"i can't hear\"",
+                       "no_leaked_markers": "response contains '<|im_start|>'"}
+
+
+def test_malformed_lines_keep_their_line_numbers_and_text():
+    parsed = parse_lines(["", '{"id": 1}', "{oops", "\n", "42"])
+    assert parsed.numbers == [2, 3, 5]
+    assert parsed.parse_errors[0] is None and parsed.parse_errors[1].startswith("not valid JSON")
+    assert parsed.parse_errors[2] == "not a JSON object (got int)"
+    assert parsed.rows[1] == "{oops"
+
+
+def test_empty_file_is_a_dataset_failure(gx_run):
+    outcome = run_gate([], gx_run)
+    assert any(message.startswith("not_empty") for message in outcome.dataset_failures)
+
+
+def _sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_generated_gate_writes_clean_lines_verbatim_and_keeps_the_input(tmp_path):
+    rows_file = tmp_path / "rows.jsonl"
+    good = jsonl([generated_row(n) for n in range(12)])
+    rows_file.write_text("\n".join(good[:5] + ["{not json"] + good[5:]) + "\n")
+    before = _sha256(rows_file)
+    params = generated_params(rows=str(rows_file), clean=str(tmp_path / "out" / "clean.jsonl"),
+                              quarantine=str(tmp_path / "out" / "quarantine.jsonl"),
+                              report=str(tmp_path / "out" / "report"))
+    with GxRun() as gx_run:
+        outcome = run_generated_gate(params, backbone=BACKBONE, prompt_pool=POOL, audio_locator=LOCATOR,
+                                     gx_run=gx_run)
+    assert outcome.passed and _sha256(rows_file) == before
+    assert (tmp_path / "out" / "clean.jsonl").read_text() == "\n".join(good) + "\n"
+    records = [json.loads(line) for line in (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()]
+    assert len(records) == 1
+    assert records[0]["line"] == 6 and records[0]["row"] == "{not json" and records[0]["id"] is None
+    assert [check["check"] for check in records[0]["checks"]] == ["json_object"]
+    assert (tmp_path / "out" / "report" / "index.html").is_file()
+
+
+def test_run_generated_gate_stops_on_too_many_failures_without_clean_output(tmp_path):
+    rows_file = tmp_path / "rows.jsonl"
+    rows_file.write_text("\n".join(jsonl([generated_row(n, response="") for n in range(4)])) + "\n")
+    params = generated_params(rows=str(rows_file), clean=str(tmp_path / "clean.jsonl"),
+                              quarantine=str(tmp_path / "quarantine.jsonl"), report=str(tmp_path / "report"))
+    with GxRun() as gx_run:
+        outcome = run_generated_gate(params, backbone=BACKBONE, prompt_pool=POOL, audio_locator=LOCATOR,
+                                     gx_run=gx_run)
+    with pytest.raises(DataQualityError, match="response_not_empty .*4 rows, e.g. line=1, id=clip-0000"):
+        outcome.raise_if_failed()
+    assert not (tmp_path / "clean.jsonl").exists()
+    assert len((tmp_path / "quarantine.jsonl").read_text().splitlines()) == 4
+
+
+def test_missing_rows_file_names_the_stage_to_run(tmp_path):
+    params = generated_params(rows=str(tmp_path / "absent.jsonl"))
+    with pytest.raises(FileNotFoundError, match="run the generate stage"):
+        run_generated_gate(params, backbone=BACKBONE, prompt_pool=POOL, audio_locator=LOCATOR, gx_run=None)
+
+
+# ------------------------------------------------------------------------------------ property-based
+ROW_KEYS = sorted(generated_row(0))
+odd_values = st.one_of(st.none(), st.integers(), st.floats(), st.text(max_size=12), st.lists(st.integers(), max_size=2),
+                       st.sampled_from(["", "length", LOCATOR, "I'm sorry", "../x.wav", "clip-0001"]))
+line_edit = st.one_of(
+    st.tuples(st.just("set"), st.sampled_from(ROW_KEYS), odd_values),
+    st.tuples(st.just("drop"), st.sampled_from(ROW_KEYS)),
+    st.tuples(st.just("cut"), st.integers(1, 400)),  # a line cut short: not JSON any more
+    st.tuples(st.just("text"), st.text(max_size=20)),
+)
+
+
+def edited_line(number: int, edits) -> str:
+    row = generated_row(number)
+    text = None
+    for edit in edits:
+        if edit[0] == "set":
+            row[edit[1]] = edit[2]
+        elif edit[0] == "drop":
+            row.pop(edit[1], None)
+        elif edit[0] == "cut":
+            text = json.dumps(row)[: edit[1]]
+        else:
+            text = edit[1]
+    return text if text is not None else json.dumps(row)
+
+
+@pytest.mark.slow
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.lists(line_edit, max_size=3), min_size=1, max_size=8))
+def test_random_row_corruption_never_crashes_and_never_loses_a_line(edits, gx_run):
+    lines = [edited_line(number, row_edits) for number, row_edits in enumerate(edits)]
+    outcome, parsed = validate_rows(lines, generated_params(), backbone=BACKBONE, prompt_pool=POOL,
+                                    audio_locator=LOCATOR, gx_run=gx_run)
+    kept = [number for number, line in enumerate(lines, start=1) if line.strip()]
+    assert parsed.numbers == kept and outcome.total == len(kept)
+    clean, quarantined = set(outcome.clean_positions), set(outcome.quarantined_positions)
+    assert clean | quarantined == set(range(outcome.total)) and not clean & quarantined
+    for record in outcome.quarantine_records(parsed.rows):
+        assert record["checks"] and json.loads(json.dumps(record, allow_nan=False)) == record
