@@ -1,0 +1,84 @@
+"""Generate stage: the backbone LLM writes its own training targets (`python -m flows.generate`).
+
+Reads params.yaml, runs tasks.generate.stage (generation, then the self-consistency NLL), writes
+metrics/generate.json and a markdown summary (Prefect artifact + stdout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+
+from tasks.generate.stage import generate_rows, self_consistency
+from tasks.params import Params, load_params
+
+SUMMARY_FIELDS = (
+    ("rows", "rows"), ("rows generated / resumed", "generated_resumed"), ("response tokens", "tokens"),
+    ("tokens/s (this run)", "tokens_per_s"), ("rows/s (this run)", "rows_per_s"), ("rows flagged", "rows_flagged"),
+    ("flagged by reason", "flags"), ("finish reasons", "finish_reasons"), ("self-consistency NLL", "nll_mean"),
+    ("NLL rows / tokens", "nll_sample"), ("backend", "backend"), ("generator", "generator"),
+    ("generator revision", "generator_revision"), ("foreign override", "foreign_override"),
+)
+
+
+@task(name="generate-rows")
+def generate_rows_task(params: Params) -> dict:
+    return generate_rows(params)
+
+
+@task(name="self-consistency-nll")
+def self_consistency_task(params: Params) -> dict:
+    return self_consistency(params)
+
+
+def summary_markdown(metrics: dict) -> str:
+    shown = {
+        **metrics,
+        "generated_resumed": f"{metrics['rows_generated']} / {metrics['rows_resumed']}",
+        "nll_sample": f"{metrics['nll_rows']} / {metrics['nll_tokens']}",
+        "flags": ", ".join(f"{reason}: {count}" for reason, count in metrics["flags"].items()) or "none",
+        "finish_reasons": ", ".join(f"{reason}: {count}" for reason, count in metrics["finish_reasons"].items()),
+        "nll_mean": f"{metrics['nll_mean']:.4f}" if metrics["nll_mean"] is not None else "n/a",
+    }
+    lines = ["## generate", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {label} | {shown[key]} |" for label, key in SUMMARY_FIELDS]
+    return "\n".join(lines)
+
+
+@flow(name="generate")
+def generate(params_path: str = "params.yaml", metrics_path: str = "metrics/generate.json") -> dict:
+    params = load_params(params_path)
+    metrics = generate_rows_task(params)
+    metrics.update(self_consistency_task(params))
+    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(metrics_path).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    summary = summary_markdown(metrics)
+    create_markdown_artifact(summary, key="generate-summary", description="self-generated training targets")
+    print(summary)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Generate self-generated training targets.")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--metrics", default="metrics/generate.json")
+    args = parser.parse_args(argv)
+    # Prefect owns the root logger; the stage's progress lines get their own handler.
+    stage_log = logging.getLogger("destaflow")
+    stage_log.setLevel(logging.INFO)
+    stage_log.addHandler(logging.StreamHandler())
+    # SIGTERM (Prefect cancel, `kill`) unwinds like Ctrl-C: finished rows are flushed, the vLLM server stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    generate(args.params, args.metrics)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Generated training rows: build, flag, read and write (JSONL, one row per line, sorted by id).
+
+A row is the DeSTA training format (`messages` + `response`, the user turn holding `<|AUDIO|>` and
+`audios: [{audio, text}]`) plus our provenance fields (seed_description, prompt, prompt_id,
+generator, finish_reason, response_tokens, flags). Rows of the public DeSTA-AQA5M release have only
+messages/response (+ id, dataset, seed_description, prompt) and load unchanged: readers require the
+training fields only and treat provenance as optional.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Iterable
+
+from tasks.storage import filesystem, is_remote
+
+REQUIRED_FIELDS = ("messages", "response")
+# Chat-template and seed-description markers that a well-formed answer never contains.
+ECHO_MARKERS = (
+    "<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
+    "<|eot_id|>", "<|endoftext|>", "<|AUDIO|>", "(Gender:", "(Audio category:",
+)
+TIMESTAMP = re.compile(r"\[\d{2}:\d{2}-\d{2}:\d{2}\]")
+ATTRIBUTE_BLOCK = re.compile(r"\(([^()]*: [^()]*)\)")
+# An instruction shorter than this is too generic to count as an echo when it appears in an answer.
+MIN_ECHO_CHARS = 24
+
+
+def generation_messages(system_prompt: str, seed_description: str, instruction: str) -> list[dict]:
+    """What the backbone reads: the seed description stands where the audio will be in training."""
+    return [
+        {"role": "system", "content": system_prompt},
+        {"role": "user", "content": f"{seed_description}\n{instruction}"},
+    ]
+
+
+def training_messages(system_prompt: str, audio_locator: str, instruction: str, audio: str,
+                      transcript: str) -> list[dict]:
+    """The stored training input: the same turn with the description replaced by the audio locator."""
+    return [
+        {"role": "system", "content": system_prompt},
+        {"role": "user", "content": f"{audio_locator}\n{instruction}",
+         "audios": [{"audio": audio, "text": transcript or " "}]},
+    ]
+
+
+def response_flags(response: str, finish_reason: str, seed_description: str, instruction: str,
+                   system_prompt: str) -> list[str]:
+    """Why a response is suspect (for the validation gate), empty when it looks like a real answer."""
+    flags = []
+    if not response.strip():
+        flags.append("empty")
+    if finish_reason == "length":
+        flags.append("truncated")
+    if _echoes_template(response, seed_description, instruction, system_prompt):
+        flags.append("template_echo")
+    return flags
+
+
+def _echoes_template(response: str, seed_description: str, instruction: str, system_prompt: str) -> bool:
+    if any(marker in response for marker in ECHO_MARKERS) or TIMESTAMP.search(response):
+        return True
+    copied = ATTRIBUTE_BLOCK.findall(seed_description)
+    copied += [text for text in (instruction, system_prompt) if len(text) >= MIN_ECHO_CHARS]
+    lowered = response.lower()
+    # Final punctuation dropped: an echo is often followed by ":" instead of the original "." or "?".
+    return any(text.lower().rstrip(".?!") in lowered for text in copied)
+
+
+def check_row(row: dict, where: str) -> dict:
+    """Raise ValueError naming `where` when a row lacks the training fields; return it unchanged."""
+    if not isinstance(row, dict):
+        raise ValueError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    missing = [name for name in REQUIRED_FIELDS if name not in row]
+    if missing:
+        raise ValueError(f"{where}: missing {', '.join(missing)}; a training row needs messages and response")
+    if not isinstance(row["messages"], list) or not all(isinstance(m, dict) and "role" in m and "content" in m
+                                                        for m in row["messages"]):
+        raise ValueError(f"{where}: messages must be a list of {{role, content}} objects")
+    return row
+
+
+def parse_rows(lines: Iterable[str], source: str) -> list[dict]:
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{source}:{number}: not valid JSON ({error})") from None
+        rows.append(check_row(row, f"{source}:{number}"))
+    return rows
+
+
+def read_rows(url: str) -> list[dict]:
+    """Rows from a JSONL file (local path or s3://), ours or DeSTA-AQA5M's, unchanged."""
+    fs, path = filesystem(url)
+    with fs.open(path, "r", encoding="utf-8") as handle:
+        return parse_rows(handle, url)
+
+
+def dumps_rows(rows: Iterable[dict]) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
+
+
+def write_rows(url: str, rows: Iterable[dict]) -> None:
+    """Write rows as JSONL; a local file is replaced atomically (tmp + fsync + rename)."""
+    text = dumps_rows(rows)
+    if is_remote(url):
+        fs, path = filesystem(url)
+        with fs.open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    write_atomic(Path(url), text)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """A reader (or a process killed midway) sees the old file or the complete new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

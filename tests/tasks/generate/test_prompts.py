@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from tasks.generate.make_prompt_pool import build_pool
+from tasks.generate.prompts import DEFAULT_POOL, load_prompt_pool, prompts_for_kind, sample_prompt
+from tasks.params import REPO_ROOT
+
+SPEECH_CATEGORIES = {"description", "gender_question", "pitch_question", "speed_question", "volume_question",
+                     "transcription", "reasoning", "comparison", "creative", "constrained_format"}
+SOUND_MUSIC_CATEGORIES = {"description", "category_question", "reasoning", "comparison", "creative",
+                          "constrained_format"}
+
+
+def test_pool_size_and_category_coverage():
+    pool = load_prompt_pool()
+    speech = prompts_for_kind(pool, "speech")
+    sound_or_music = {p.id: p for kind in ("sound", "music") for p in prompts_for_kind(pool, kind)}
+    assert len({p.text for p in speech}) == len(speech) >= 300
+    assert len({p.text for p in sound_or_music.values()}) == len(sound_or_music) >= 200
+    speech_categories = Counter(p.category for p in speech)
+    assert set(speech_categories) == SPEECH_CATEGORIES
+    assert min(speech_categories.values()) >= 10
+    assert SOUND_MUSIC_CATEGORIES <= {p.category for p in sound_or_music.values()}
+    assert not [p.text for p in pool if "emotion" in p.text.lower()]  # no emotion labels exist to ground them
+
+
+def test_committed_pool_is_what_the_builder_writes():
+    committed = [json.loads(line) for line in DEFAULT_POOL.read_text().splitlines()]
+    assert committed == build_pool()
+
+
+def test_sampling_depends_only_on_seed_and_row_id():
+    pool = load_prompt_pool()
+    ids = [f"clip-{n:03d}" for n in range(200)]
+    forward = {row_id: sample_prompt(pool, "speech", 7, row_id).id for row_id in ids}
+    backward = {row_id: sample_prompt(pool, "speech", 7, row_id).id for row_id in reversed(ids)}
+    assert forward == backward
+    assert len(set(forward.values())) > 100  # spread over the pool, not one prompt
+    other_seed = {row_id: sample_prompt(pool, "speech", 8, row_id).id for row_id in ids}
+    assert other_seed != forward
+
+
+def test_sampling_is_identical_in_a_fresh_python_with_another_hash_seed():
+    code = ("from tasks.generate.prompts import load_prompt_pool, sample_prompt; pool = load_prompt_pool(); "
+            "print([sample_prompt(pool, k, 3, f'x{n}').id for k in ('speech', 'sound', 'music') for n in range(20)])")
+    outputs = {subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    pool = load_prompt_pool()
+    here = str([sample_prompt(pool, k, 3, f"x{n}").id for k in ("speech", "sound", "music") for n in range(20)])
+    assert outputs == {here + "\n"}
+
+
+def test_kinds_draw_only_from_eligible_prompts():
+    pool = load_prompt_pool()
+    for n in range(100):
+        assert sample_prompt(pool, "speech", 1, f"s{n}").kind == "speech"
+        assert sample_prompt(pool, "sound", 1, f"s{n}").kind in ("sound", "sound_music")
+        assert sample_prompt(pool, "music", 1, f"s{n}").kind in ("music", "sound_music")
+    with pytest.raises(ValueError, match="clip kind 'video'"):
+        sample_prompt(pool, "video", 1, "x")
+
+
+def test_bad_pool_files_name_file_and_line(tmp_path):
+    good = '{"id": "a", "kind": "speech", "category": "description", "text": "Describe it."}'
+    cases = {
+        "not json": "expected a JSON object",
+        '{"id": "b", "kind": "video", "category": "c", "text": "t"}': "kind 'video'",
+        '{"id": "a", "kind": "speech", "category": "c", "text": "t"}': "duplicate prompt id 'a'",
+        '{"id": "c", "kind": "speech", "category": "c", "text": "  "}': "non-empty text",
+    }
+    for bad, message in cases.items():
+        path = tmp_path / "pool.jsonl"
+        path.write_text(f"{good}\n{bad}\n")
+        with pytest.raises(ValueError, match=f"pool.jsonl:2: .*{message}"):
+            load_prompt_pool(path)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tasks.generate.rows import read_rows, response_flags, training_messages, write_rows
+
+RELEASE_SAMPLE = Path(__file__).parent / "data" / "desta_aqa5m_sample.jsonl"
+SEED = "[00:00-00:04] Hello there. (Gender: Female, Pitch: High, Duration: 4s)"
+INSTRUCTION = "Describe the speaker and what they say."
+SYSTEM = "Focus on the audio clips and instructions."
+
+
+def flags(response, finish_reason="stop"):
+    return response_flags(response, finish_reason, SEED, INSTRUCTION, SYSTEM)
+
+
+def test_a_real_answer_has_no_flags():
+    assert flags("A woman with a high voice greets the listener by saying hello.") == []
+
+
+def test_empty_and_truncated_answers_are_flagged():
+    assert flags("   ") == ["empty"]
+    assert flags("The speaker says", finish_reason="length") == ["truncated"]
+
+
+@pytest.mark.parametrize("echo", [
+    "[00:00-00:04] Hello there.",  # the description's timestamp
+    "She speaks (Gender: Female, Pitch: High, Duration: 4s).",  # its attribute block
+    "<|im_start|>assistant\nHello",  # chat-template tokens
+    "Sure! Describe the speaker and what they say: a woman says hello.",  # the instruction itself
+    "focus on the audio clips and instructions. ok",  # the system prompt
+])
+def test_template_and_seed_echoes_are_flagged(echo):
+    assert flags(echo) == ["template_echo"]
+
+
+def test_quoting_the_transcript_is_not_an_echo():
+    assert flags('The speaker says "Hello there." in a high voice.') == []
+
+
+def test_training_messages_hold_the_audio_locator_and_a_space_for_no_transcript():
+    messages = training_messages(SYSTEM, "<|AUDIO|>", "Describe the sound.", "audio/dog.wav", "")
+    assert messages[1] == {"role": "user", "content": "<|AUDIO|>\nDescribe the sound.",
+                           "audios": [{"audio": "audio/dog.wav", "text": " "}]}
+
+
+def test_public_release_rows_load_unchanged():
+    rows = read_rows(str(RELEASE_SAMPLE))
+    assert rows == [json.loads(line) for line in RELEASE_SAMPLE.read_text().splitlines()]
+    assert all("<|AUDIO|>" in row["messages"][1]["content"] for row in rows)
+
+
+def test_write_then_read_round_trips_and_is_sorted_as_given(tmp_path):
+    rows = read_rows(str(RELEASE_SAMPLE))
+    out = tmp_path / "sub" / "rows.jsonl"
+    write_rows(str(out), rows)
+    assert read_rows(str(out)) == rows
+    assert not [p for p in out.parent.iterdir() if p.name != "rows.jsonl"]  # no temporary file left
+
+
+def test_bad_rows_name_file_and_line(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"messages": [], "response": "ok"}\n{"messages": []}\n')
+    with pytest.raises(ValueError, match=r"rows.jsonl:2: missing response"):
+        read_rows(str(path))
+    path.write_text('{"messages": [{"role": "user"}], "response": "ok"}\n')
+    with pytest.raises(ValueError, match=r"rows.jsonl:1: messages must be"):
+        read_rows(str(path))
