@@ -9,9 +9,16 @@ PIP_FIND_LINKS ?= /opt/wheels
 PRESET ?= smol
 
 # Offline and quiet: nothing may phone home; the machine reaches package registries only.
-export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 MLFLOW_DISABLE_TELEMETRY=true \
-       DVC_NO_ANALYTICS=1 GX_ANALYTICS_ENABLED=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
-       VLLM_NO_USAGE_STATS=1 UV_COMPILE_BYTECODE=1 PYTHONUNBUFFERED=1
+export PREFECT_SERVER_ANALYTICS_ENABLED=false
+export DO_NOT_TRACK=1
+export MLFLOW_DISABLE_TELEMETRY=true
+export DVC_NO_ANALYTICS=1
+export GX_ANALYTICS_ENABLED=false
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
+export VLLM_NO_USAGE_STATS=1
+export UV_COMPILE_BYTECODE=1
+export PYTHONUNBUFFERED=1
 # Two cores shared: one BLAS/OpenMP thread per process was 3-5x faster than two fighting (OFFLINE.md).
 export OMP_NUM_THREADS ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
@@ -20,7 +27,8 @@ export PREFECT_HOME ?= $(CURDIR)/.work/prefect
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv (~8x faster than pip) from PATH, else installed into the ignored .work/tools on first use.
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.work/tools/bin/uv)
 
 .PHONY: setup system venv vllm-venv models demo test test-fast clean-venvs
 setup: system venv vllm-venv models
@@ -29,7 +37,7 @@ system:
 	@infra/system-packages.sh
 
 $(UV):
-	$(PYTHON) -m pip install --quiet --user uv
+	$(PYTHON) -m pip install --quiet --target $(CURDIR)/.work/tools uv
 
 $(VENV)/.stamp: requirements.lock | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)

@@ -7,21 +7,14 @@ Reads params.yaml, runs tasks.corpus.build_corpus, writes metrics/corpus.json an
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
-from pathlib import Path
 
-# Offline: Prefect state in the repo's ignored .work/ and no telemetry, unless the user chose otherwise.
-os.environ.setdefault("PREFECT_HOME", str(Path(__file__).resolve().parent.parent / ".work" / "prefect"))
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from prefect import flow, task
 
-from prefect import flow, task  # noqa: E402
-from prefect.artifacts import create_markdown_artifact  # noqa: E402
-
-from tasks.corpus import build_corpus, summarize, summary_markdown  # noqa: E402
-from tasks.params import CorpusParams, load_params  # noqa: E402
+from flows import publish_stage
+from tasks.corpus import build_corpus, summarize, summary_markdown
+from tasks.params import CorpusParams, load_params
 
 
 @task(name="build-corpus")
@@ -32,11 +25,7 @@ def build_corpus_task(params: CorpusParams) -> dict:
 @flow(name="corpus")
 def corpus(params_path: str = "params.yaml", metrics_path: str = "metrics/corpus.json") -> dict:
     metrics = build_corpus_task(load_params(params_path).corpus)
-    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics_path).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    summary = summary_markdown(metrics)
-    create_markdown_artifact(summary, key="corpus-summary", description="corpus build: clips per source")
-    print(summary)
+    publish_stage(metrics, metrics_path, summary_markdown(metrics), "corpus-summary", "corpus build: clips per source")
     return metrics
 
 

@@ -7,15 +7,13 @@ metrics/generate.json and a markdown summary (Prefect artifact + stdout).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
-from pathlib import Path
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
 
+from flows import publish_stage
 from tasks.generate.stage import generate_rows, self_consistency
 from tasks.params import Params, load_params
 
@@ -57,11 +55,7 @@ def generate(params_path: str = "params.yaml", metrics_path: str = "metrics/gene
     params = load_params(params_path)
     metrics = generate_rows_task(params)
     metrics.update(self_consistency_task(params))
-    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics_path).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    summary = summary_markdown(metrics)
-    create_markdown_artifact(summary, key="generate-summary", description="self-generated training targets")
-    print(summary)
+    publish_stage(metrics, metrics_path, summary_markdown(metrics), "generate-summary", "self-generated training targets")
     return metrics
 
 

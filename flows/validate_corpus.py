@@ -11,11 +11,13 @@ import sys
 
 from prefect import flow, task
 
+from flows import publish_stage
+
 from tasks.corpus.labels import LABEL_SETS
 from tasks.params import ValidateCorpusParams, load_params
 from tasks.validate.checks import GxRun
 from tasks.validate.corpus import run_corpus_gate
-from tasks.validate.outcome import DataQualityError, Outcome, publish_outcome
+from tasks.validate.outcome import DataQualityError, Outcome
 
 
 @task(name="corpus-gate")
@@ -27,7 +29,8 @@ def corpus_gate(params: ValidateCorpusParams) -> Outcome:
 @flow(name="validate_corpus")
 def validate_corpus(params_path: str = "params.yaml", metrics_path: str = "metrics/validate_corpus.json") -> dict:
     outcome = corpus_gate(load_params(params_path).validate_corpus)
-    print(publish_outcome(outcome, metrics_path, artifact_key="validate-corpus"))
+    publish_stage(outcome.metrics(), metrics_path, outcome.summary_markdown(), "validate-corpus",
+                  f"{outcome.gate}: data-quality gate summary")
     outcome.raise_if_failed()
     return outcome.metrics()
 

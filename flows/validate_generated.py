@@ -11,11 +11,13 @@ import sys
 
 from prefect import flow, task
 
+from flows import publish_stage
+
 from tasks.generate.prompts import load_prompt_pool
 from tasks.params import Params, load_params
 from tasks.validate.checks import GxRun
 from tasks.validate.generated import run_generated_gate
-from tasks.validate.outcome import DataQualityError, Outcome, publish_outcome
+from tasks.validate.outcome import DataQualityError, Outcome
 
 
 @task(name="generated-rows-gate")
@@ -23,7 +25,7 @@ def generated_gate(params: Params) -> Outcome:
     with GxRun() as gx_run:
         # The targets must come from the backbone itself (DeSTA self-generation) unless overridden.
         return run_generated_gate(params.validate_generated, backbone=params.model.llm,
-                                  prompt_pool=load_prompt_pool(), audio_locator=params.model.audio_locator,
+                                  prompt_pool=load_prompt_pool(params.generate.prompt_pool), audio_locator=params.model.audio_locator,
                                   gx_run=gx_run)
 
 
@@ -31,7 +33,8 @@ def generated_gate(params: Params) -> Outcome:
 def validate_generated(params_path: str = "params.yaml",
                        metrics_path: str = "metrics/validate_generated.json") -> dict:
     outcome = generated_gate(load_params(params_path))
-    print(publish_outcome(outcome, metrics_path, artifact_key="validate-generated"))
+    publish_stage(outcome.metrics(), metrics_path, outcome.summary_markdown(), "validate-generated",
+                  f"{outcome.gate}: data-quality gate summary")
     outcome.raise_if_failed()
     return outcome.metrics()
 

@@ -188,18 +188,3 @@ def write_lines(url: str, lines: Iterable[str]) -> int:
 def write_jsonl(url: str, records: Iterable[dict]) -> int:
     return write_lines(url, (json.dumps(record, ensure_ascii=False, sort_keys=True) for record in records))
 
-
-def write_metrics(path: str, outcome: Outcome) -> None:
-    write_lines(path, [json.dumps(outcome.metrics(), indent=2, sort_keys=True)])
-
-
-def publish_outcome(outcome: Outcome, metrics_path: str, artifact_key: str) -> str:
-    """Write the stage's DVC metrics and its Prefect markdown artifact; return the markdown."""
-    # Imported here: Prefect is slow to import and only the flows publish (the gates' tests need no API).
-    from prefect.artifacts import create_markdown_artifact
-
-    write_metrics(metrics_path, outcome)
-    summary = outcome.summary_markdown()
-    create_markdown_artifact(summary, key=artifact_key, description=f"{outcome.gate}: data-quality gate summary")
-    return summary
-
