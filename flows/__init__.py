@@ -6,9 +6,15 @@ user chose otherwise; without PREFECT_API_URL, Prefect runs each flow against a 
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import os
+import signal
+import sys
 from pathlib import Path
+
+from tasks.params import ParamsError, load_params
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("PREFECT_HOME", str(REPO_ROOT / ".work" / "prefect"))
@@ -25,3 +31,33 @@ def publish_stage(metrics: dict, metrics_path: str, summary: str, artifact_key: 
     path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     create_markdown_artifact(summary, key=artifact_key, description=description)
     print(summary)
+
+
+def run_stage(stage_flow, description: str, argv: list[str] | None = None,
+              expected_errors: tuple[type[Exception], ...] = ()) -> int:
+    """The command line of a stage flow: `--params`, `--metrics` (default metrics/<flow name>.json).
+
+    An expected error (bad data, a refused setting) ends the stage with its message and exit code 1 instead
+    of a traceback; what the stage wrote before it stays in place.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--metrics", default=f"metrics/{stage_flow.name}.json")
+    args = parser.parse_args(argv)
+    try:
+        load_params(args.params)  # a bad setting fails here, before Prefect or any model starts
+    except ParamsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    # Prefect owns the root logger; the tasks' progress lines (logger "destaflow.*") get their own handler.
+    stage_log = logging.getLogger("destaflow")
+    stage_log.setLevel(logging.INFO)
+    stage_log.addHandler(logging.StreamHandler())
+    # SIGTERM (Prefect cancel, `kill`) unwinds like Ctrl-C, so `finally` blocks flush work and stop servers.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        stage_flow(args.params, args.metrics)
+    except expected_errors as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0

@@ -6,14 +6,14 @@ Reads params.yaml, runs tasks.corpus.build_corpus, writes metrics/corpus.json an
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 
 from prefect import flow, task
 
-from flows import publish_stage
+from flows import publish_stage, run_stage
 from tasks.corpus import build_corpus, summarize, summary_markdown
+from tasks.corpus.external import IngestError
+from tasks.corpus.sources import SourceMissingError
 from tasks.params import CorpusParams, load_params
 
 
@@ -30,13 +30,8 @@ def corpus(params_path: str = "params.yaml", metrics_path: str = "metrics/corpus
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the corpus (audio + manifest) from params.yaml.")
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--metrics", default="metrics/corpus.json")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    corpus(args.params, args.metrics)
-    return 0
+    return run_stage(corpus, "Build the corpus (audio + manifest) from params.yaml.", argv,
+                     expected_errors=(IngestError, SourceMissingError))
 
 
 if __name__ == "__main__":

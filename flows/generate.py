@@ -6,15 +6,13 @@ metrics/generate.json and a markdown summary (Prefect artifact + stdout).
 
 from __future__ import annotations
 
-import argparse
-import logging
-import signal
 import sys
 
 from prefect import flow, task
 
-from flows import publish_stage
-from tasks.generate.stage import generate_rows, self_consistency
+from flows import publish_stage, run_stage
+from tasks.generate.backends import GenerationFailed
+from tasks.generate.stage import SelfGenerationError, generate_rows, self_consistency
 from tasks.params import Params, load_params
 
 SUMMARY_FIELDS = (
@@ -60,18 +58,8 @@ def generate(params_path: str = "params.yaml", metrics_path: str = "metrics/gene
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Generate self-generated training targets.")
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--metrics", default="metrics/generate.json")
-    args = parser.parse_args(argv)
-    # Prefect owns the root logger; the stage's progress lines get their own handler.
-    stage_log = logging.getLogger("destaflow")
-    stage_log.setLevel(logging.INFO)
-    stage_log.addHandler(logging.StreamHandler())
-    # SIGTERM (Prefect cancel, `kill`) unwinds like Ctrl-C: finished rows are flushed, the vLLM server stopped.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    generate(args.params, args.metrics)
-    return 0
+    return run_stage(generate, "Generate self-generated training targets.", argv,
+                     expected_errors=(SelfGenerationError, GenerationFailed))
 
 
 if __name__ == "__main__":

@@ -6,13 +6,11 @@ metrics/validate_corpus.json and a Prefect markdown artifact; a dataset-level fa
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from prefect import flow, task
 
-from flows import publish_stage
-
+from flows import publish_stage, run_stage
 from tasks.corpus.labels import LABEL_SETS
 from tasks.params import ValidateCorpusParams, load_params
 from tasks.validate.checks import GxRun
@@ -36,16 +34,8 @@ def validate_corpus(params_path: str = "params.yaml", metrics_path: str = "metri
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Validate the corpus manifest and its audio files.")
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--metrics", default="metrics/validate_corpus.json")
-    args = parser.parse_args(argv)
-    try:
-        validate_corpus(args.params, args.metrics)
-    except DataQualityError as error:
-        print(error, file=sys.stderr)
-        return 1
-    return 0
+    return run_stage(validate_corpus, "Validate the corpus manifest and its audio files.", argv,
+                     expected_errors=(DataQualityError,))
 
 
 if __name__ == "__main__":

@@ -6,13 +6,11 @@ metrics/validate_generated.json and a Prefect markdown artifact; a dataset-level
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from prefect import flow, task
 
-from flows import publish_stage
-
+from flows import publish_stage, run_stage
 from tasks.generate.prompts import load_prompt_pool
 from tasks.params import Params, load_params
 from tasks.validate.checks import GxRun
@@ -40,16 +38,8 @@ def validate_generated(params_path: str = "params.yaml",
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Validate the generated training rows.")
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--metrics", default="metrics/validate_generated.json")
-    args = parser.parse_args(argv)
-    try:
-        validate_generated(args.params, args.metrics)
-    except DataQualityError as error:
-        print(error, file=sys.stderr)
-        return 1
-    return 0
+    return run_stage(validate_generated, "Validate the generated training rows.", argv,
+                     expected_errors=(DataQualityError,))
 
 
 if __name__ == "__main__":
