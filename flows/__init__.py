@@ -49,10 +49,8 @@ def run_stage(stage_flow, description: str, argv: list[str] | None = None,
     except ParamsError as error:
         print(error, file=sys.stderr)
         return 2
-    # Prefect owns the root logger; the tasks' progress lines (logger "destaflow.*") get their own handler.
-    stage_log = logging.getLogger("destaflow")
-    stage_log.setLevel(logging.INFO)
-    stage_log.addHandler(logging.StreamHandler())
+    # The tasks' progress lines (logger "destaflow.*") reach the console through Prefect's root handler.
+    logging.getLogger("destaflow").setLevel(logging.INFO)
     # SIGTERM (Prefect cancel, `kill`) unwinds like Ctrl-C, so `finally` blocks flush work and stop servers.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
