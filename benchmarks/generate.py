@@ -50,7 +50,7 @@ def benchmark_manifest(rows: int) -> list[dict]:
 def run_backend(root: Path, backend: str, args) -> dict:
     data = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     data["generate"].update(manifest=str(root / "manifest.parquet"), out=str(root / f"{backend}.jsonl"),
-                            work_dir=str(root / f"work-{backend}"), backend=backend, temperature=0.0,
+                            work_dir=str(root / f"work-{backend}"), backend=backend, temperature=0.0, max_attempts=1,
                             max_new_tokens=args.max_new_tokens, concurrency=args.concurrency,
                             batch_size=args.batch_size, shard_rows=args.rows,
                             endpoints=[args.endpoint] if args.endpoint else [])

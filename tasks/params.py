@@ -198,10 +198,16 @@ class GenerateParams(Section):
     seed: int
     backend: Literal["vllm", "transformers"] = "vllm"
     endpoints: list[str] = []
+    # The system turn stored in the training rows (what the LALM sees next to the audio).
     system_prompt: str
+    # The system turn the backbone reads while writing targets from the seed description.
+    generation_system_prompt: str
     max_new_tokens: int = Field(gt=0)
     temperature: float = Field(ge=0.0)
     top_p: float = Field(gt=0.0, le=1.0)
+    repetition_penalty: float = Field(1.0, gt=0.0)
+    # A flagged answer (empty, truncated, template echo) is asked again with a fresh seed, up to this many tries.
+    max_attempts: int = Field(1, ge=1)
     concurrency: int = Field(gt=0)
     request_timeout_s: float = Field(gt=0.0)
     max_retries: int = Field(ge=0)
@@ -221,6 +227,12 @@ class GenerateParams(Section):
     vllm_startup_timeout_s: float = Field(300.0, gt=0.0)
     vllm_args: list[str] = ["--dtype", "float32", "--max-model-len", "2048", "--enforce-eager"]
     vllm_env: dict[str, str] = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"}
+
+    @model_validator(mode="after")
+    def _retries_need_sampling(self) -> "GenerateParams":
+        if self.max_attempts > 1 and self.temperature == 0:
+            raise ValueError("max_attempts > 1 needs temperature > 0: a greedy retry repeats the same answer")
+        return self
 
     @field_validator("endpoints")
     @classmethod

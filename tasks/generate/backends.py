@@ -39,6 +39,7 @@ class Sampling:
     max_tokens: int
     temperature: float
     top_p: float
+    repetition_penalty: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ async def _generate_vllm(endpoints, served_model, requests, sampling, policy, co
     async def worker(client: httpx.AsyncClient) -> None:
         for request in queue:  # one shared iterator: each request is taken by exactly one worker
             payload = {"model": served_model, "prompt": request.prompt_ids, "max_tokens": sampling.max_tokens,
-                       "temperature": sampling.temperature, "top_p": sampling.top_p, "seed": request.seed}
+                       "temperature": sampling.temperature, "top_p": sampling.top_p,
+                       "repetition_penalty": sampling.repetition_penalty, "seed": request.seed}
             completion = await _with_retries(endpoints, policy, "POST", "/v1/completions", payload,
                                               f"row {request.row_id!r}", _completion_parser(request.row_id),
                                               next(spread), client)
@@ -172,7 +174,7 @@ class TransformersGenerator:
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids=input_ids, attention_mask=attention, max_new_tokens=sampling.max_tokens,
-                do_sample=sample, pad_token_id=self.pad_id,
+                do_sample=sample, pad_token_id=self.pad_id, repetition_penalty=sampling.repetition_penalty,
                 **({"temperature": sampling.temperature, "top_p": sampling.top_p} if sample else {}),
             )
         return [self._completion(request, output[index, width:].tolist()) for index, request in enumerate(batch)]

@@ -31,7 +31,9 @@ def response_nll(model_dir: str, rows: list[dict], dtype: str = "float32") -> di
     total, tokens = 0.0, 0
     with torch.inference_mode():
         for row in rows:
-            messages = generation_messages(row["messages"][0]["content"], row["seed_description"], row["prompt"])
+            # Scored in the context it was written in: the generation system turn when the row records one.
+            system = row["generator"].get("generation_system_prompt", row["messages"][0]["content"])
+            messages = generation_messages(system, row["seed_description"], row["prompt"])
             prompt = prompt_token_ids(tokenizer, messages)
             target = tokenizer(row["response"], add_special_tokens=False)["input_ids"]
             ids = torch.tensor([prompt + target])

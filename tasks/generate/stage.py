@@ -15,6 +15,7 @@ from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -122,10 +123,22 @@ def plan_rows(params: Params) -> list[PlannedRow]:
 
 def sampling_of(params: Params) -> Sampling:
     gen = params.generate
-    return Sampling(max_tokens=gen.max_new_tokens, temperature=gen.temperature, top_p=gen.top_p)
+    return Sampling(max_tokens=gen.max_new_tokens, temperature=gen.temperature, top_p=gen.top_p,
+                    repetition_penalty=gen.repetition_penalty)
 
 
-def build_row(plan: PlannedRow, completion: Completion, generator: Generator, params: Params,
+def attempt_seed(plan: PlannedRow, attempt: int) -> int:
+    """The sampling seed of a row's n-th try: the row's own seed first, then fresh but reproducible ones."""
+    return plan.seed if attempt == 1 else stable_int(plan.seed, "attempt", attempt) % 2**31
+
+
+def generation_request(plan: PlannedRow, attempt: int, tokenizer, params: Params) -> GenerationRequest:
+    messages = generation_messages(params.generate.generation_system_prompt, plan.seed_description, plan.prompt.text)
+    return GenerationRequest(row_id=plan.record["id"], seed=attempt_seed(plan, attempt),
+                             prompt_ids=prompt_token_ids(tokenizer, messages))
+
+
+def build_row(plan: PlannedRow, completion: Completion, attempt: int, generator: Generator, params: Params,
               backend: str, chat_template: str) -> dict:
     gen, record = params.generate, plan.record
     response = completion.text.strip()
@@ -143,14 +156,16 @@ def build_row(plan: PlannedRow, completion: Completion, generator: Generator, pa
         "generator": {
             "model": generator.model, "revision": generator.revision, "backend": backend,
             "endpoint": completion.endpoint, "chat_template": chat_template,
+            "generation_system_prompt": gen.generation_system_prompt,
             "sampling": {"temperature": gen.temperature, "top_p": gen.top_p, "max_tokens": gen.max_new_tokens,
-                         "seed": plan.seed},
+                         "repetition_penalty": gen.repetition_penalty, "seed": attempt_seed(plan, attempt)},
             "foreign_override": generator.foreign_override,
         },
         "finish_reason": completion.finish_reason,
         "response_tokens": completion.tokens,
+        "attempts": attempt,
         "flags": response_flags(response, completion.finish_reason, plan.seed_description, plan.prompt.text,
-                                gen.system_prompt),
+                                gen.generation_system_prompt),
     }
 
 
@@ -168,8 +183,10 @@ def run_fingerprint(params: Params, planned: list[PlannedRow], generator: Genera
         "generator": {"model": generator.model, "revision": generator.revision,
                       "foreign_override": generator.foreign_override},
         "chat_template": chat_template, "system_prompt": gen.system_prompt,
-        "audio_locator": params.model.audio_locator, "seed": gen.seed,
-        "sampling": {"temperature": gen.temperature, "top_p": gen.top_p, "max_tokens": gen.max_new_tokens},
+        "generation_system_prompt": gen.generation_system_prompt,
+        "audio_locator": params.model.audio_locator, "seed": gen.seed, "max_attempts": gen.max_attempts,
+        "sampling": {"temperature": gen.temperature, "top_p": gen.top_p, "max_tokens": gen.max_new_tokens,
+                     "repetition_penalty": gen.repetition_penalty},
     }
 
 
@@ -192,22 +209,37 @@ def generate_rows(params: Params) -> dict:
 
     writer = ShardWriter(store, gen.shard_rows)
     generated = Counter()
+    attempts = {plan.record["id"]: 1 for plan in pending}
+    retry: list[str] = []
 
     def on_done(completion: Completion) -> None:
-        row = build_row(by_id[completion.row_id], completion, generator, params, gen.backend, chat_template)
+        attempt = attempts[completion.row_id]
+        row = build_row(by_id[completion.row_id], completion, attempt, generator, params, gen.backend, chat_template)
+        generated.update(requests=1, tokens=completion.tokens)
+        if row["flags"] and attempt < gen.max_attempts:
+            retry.append(completion.row_id)  # only the final try is written: a resumed run starts it over
+            return
         writer.add(row)
-        generated.update(rows=1, tokens=completion.tokens)
+        generated.update(rows=1)
         if generated["rows"] % gen.shard_rows == 0 or generated["rows"] == len(pending):
             log.info("generate: %d/%d rows done", len(done) + generated["rows"], len(planned))
 
+    def rounds():
+        """Request lists: every pending row, then the flagged ones again until they pass or run out of tries."""
+        requests = [generation_request(plan, 1, tokenizer, params) for plan in pending]
+        while requests:
+            yield requests
+            for row_id in retry:
+                attempts[row_id] += 1
+            log.info("generate: %d flagged answers asked again", len(retry))
+            requests = [generation_request(by_id[row_id], attempts[row_id], tokenizer, params)
+                        for row_id in sorted(retry)]
+            retry.clear()
+
     timings = {"server_start_s": 0.0, "generation_s": 0.0}
     if pending:
-        requests = [GenerationRequest(row_id=plan.record["id"], seed=plan.seed,
-                                      prompt_ids=prompt_token_ids(tokenizer, generation_messages(
-                                          gen.system_prompt, plan.seed_description, plan.prompt.text)))
-                    for plan in pending]
         try:
-            _run_backend(params, generator, requests, on_done, policy, store.dir, timings)
+            _run_backend(params, generator, rounds(), on_done, policy, store.dir, timings)
         finally:
             writer.flush()  # whatever finished survives a failure or Ctrl-C
 
@@ -219,13 +251,15 @@ def generate_rows(params: Params) -> dict:
     return stage_metrics(rows, generated, timings, generator, gen.backend, chat_template)
 
 
-def _run_backend(params: Params, generator: Generator, requests: list[GenerationRequest], on_done, policy,
-                 run_dir: Path, timings: dict) -> None:
+def _run_backend(params: Params, generator: Generator, rounds: Iterator[list[GenerationRequest]], on_done,
+                 policy, run_dir: Path, timings: dict) -> None:
+    """Run every round of requests on one backend (one local vLLM server for all rounds)."""
     gen, sampling = params.generate, sampling_of(params)
     if gen.backend == "transformers":
         backend = TransformersGenerator(generator.model_dir, gen.batch_size, params.model.dtype)
         started = time.perf_counter()
-        backend.generate(requests, sampling, on_done)
+        for requests in rounds:
+            backend.generate(requests, sampling, on_done)
         timings["generation_s"] = time.perf_counter() - started
         return
     started = time.perf_counter()
@@ -236,7 +270,8 @@ def _run_backend(params: Params, generator: Generator, requests: list[Generation
         timings["server_start_s"] = time.perf_counter() - started
         started = time.perf_counter()
         endpoints = [local_url] if local_url else list(gen.endpoints)
-        generate_vllm(endpoints, generator.model, requests, sampling, policy, gen.concurrency, on_done)
+        for requests in rounds:
+            generate_vllm(endpoints, generator.model, requests, sampling, policy, gen.concurrency, on_done)
         timings["generation_s"] = time.perf_counter() - started
 
 
@@ -250,6 +285,8 @@ def stage_metrics(rows: list[dict], generated: Counter, timings: dict, generator
         "rows_resumed": len(rows) - generated["rows"],
         "tokens": sum(row["response_tokens"] for row in rows),
         "tokens_generated": generated["tokens"],
+        "requests": generated["requests"],
+        "rows_retried": sum(1 for row in rows if row.get("attempts", 1) > 1),
         "generation_s": round(seconds, 3),
         "server_start_s": round(timings["server_start_s"], 3),
         "tokens_per_s": round(generated["tokens"] / seconds, 3) if seconds else None,

@@ -59,6 +59,7 @@ def test_params_override_preset(tmp_path):
         (lambda d: d["generate"].update(tempurature=0.1), "generate.tempurature", "Extra inputs"),
         (lambda d: d.update(model={"tapped_layers": [3, 1]}), "model.tapped_layers", "increasing"),
         (lambda d: d["validate_corpus"].update(min_duration_s=40.0), "validate_corpus", "below"),
+        (lambda d: d["generate"].update(temperature=0.0, max_attempts=3), "generate", "needs temperature > 0"),
     ],
 )
 def test_bad_value_names_key_and_reason(tmp_path, mutate, key, reason):

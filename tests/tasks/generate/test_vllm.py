@@ -20,6 +20,7 @@ import pytest
 from model.base_models import resolve_base_model
 from tasks.generate.backends import GenerationFailed
 from tasks.generate.chat import load_tokenizer, prompt_token_ids
+from tasks.generate.prompts import stable_int
 from tasks.generate.rows import generation_messages, read_rows
 from tasks.generate.stage import generate_rows, self_consistency
 from tasks.generate.vllm_server import local_vllm_server
@@ -64,7 +65,7 @@ def test_end_to_end_rows_match_what_vllm_answers_through_its_own_chat_template(v
     assert metrics["nll_rows"] == 4 and metrics["nll_mean"] > 0
     row = rows[0]
     assert row["generator"]["endpoint"] == vllm_url and row["generator"]["model"] == SMOLLM2
-    messages = generation_messages(params.generate.system_prompt, row["seed_description"], row["prompt"])
+    messages = generation_messages(params.generate.generation_system_prompt, row["seed_description"], row["prompt"])
     # The client-side template gives the very tokens vLLM's own template gives ...
     served = httpx.post(f"{vllm_url}/tokenize", json={"model": SMOLLM2, "messages": messages,
                                                        "add_generation_prompt": True}).json()
@@ -73,8 +74,20 @@ def test_end_to_end_rows_match_what_vllm_answers_through_its_own_chat_template(v
     sampling = row["generator"]["sampling"]
     chat = httpx.post(f"{vllm_url}/v1/chat/completions", timeout=120, json={
         "model": SMOLLM2, "messages": messages, "max_tokens": sampling["max_tokens"],
-        "temperature": sampling["temperature"], "top_p": sampling["top_p"], "seed": sampling["seed"]}).json()
+        "temperature": sampling["temperature"], "top_p": sampling["top_p"],
+        "repetition_penalty": sampling["repetition_penalty"], "seed": sampling["seed"]}).json()
     assert chat["choices"][0]["message"]["content"].strip() == row["response"]
+
+
+def test_flagged_answers_are_asked_again_with_fresh_seeds_until_tries_run_out(vllm_url, tmp_path):
+    # Four new tokens: every answer hits the limit, so each row is asked max_attempts times and kept flagged.
+    params, _ = setup_stage(tmp_path, 2, endpoints=[vllm_url], max_new_tokens=4, max_attempts=3)
+    metrics = generate_rows(params)
+    rows = read_rows(params.generate.out)
+    assert len(rows) == 4 and metrics["requests"] == 3 * len(rows) and metrics["rows_retried"] == len(rows)
+    assert all(row["attempts"] == 3 and "truncated" in row["flags"] for row in rows)
+    first_seeds = {row["id"]: stable_int(params.generate.seed, "sampling", row["id"]) % 2**31 for row in rows}
+    assert all(row["generator"]["sampling"]["seed"] != first_seeds[row["id"]] for row in rows)
 
 
 def test_sigkilled_stage_resumes_with_no_duplicate_and_no_lost_row(vllm_url, tmp_path):
