@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from flows import publish_stage, run_stage
 from tasks.params import REPO_ROOT
@@ -32,8 +33,10 @@ def test_defaults_and_success():
 
 
 def test_bad_params_stop_before_the_stage_runs(tmp_path, capsys):
+    data = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    data["generate"]["concurrency"] = -1
     bad = tmp_path / "params.yaml"
-    bad.write_text((REPO_ROOT / "params.yaml").read_text().replace("concurrency: 4", "concurrency: -1"))
+    bad.write_text(yaml.safe_dump(data))
     calls = []
     assert run_stage(make_stage(calls), "demo", ["--params", str(bad)]) == 2
     assert calls == []

@@ -16,7 +16,7 @@ from tests.tasks.generate.helpers import SMOLLM2, write_params, write_small_mani
 pytestmark = pytest.mark.slow
 MAX_TOKENS = 24
 CONTRACT_KEYS = {"id", "dataset", "kind", "split", "messages", "response", "seed_description", "prompt", "prompt_id",
-                 "generator", "finish_reason", "response_tokens", "flags"}
+                 "generator", "finish_reason", "response_tokens", "attempts", "flags"}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_every_clip_gets_one_row_in_the_contract_sorted_by_id(generated):
         assert (root / "corpus" / user["audios"][0]["audio"]).is_file()
         assert row["generator"]["model"] == SMOLLM2 and row["generator"]["backend"] == "transformers"
         assert row["generator"]["foreign_override"] is False
-        assert 0 < row["response_tokens"] <= MAX_TOKENS
+        assert 0 < row["response_tokens"] <= MAX_TOKENS and row["attempts"] == 1  # max_attempts: 1 here
         assert (row["finish_reason"] == "length") == (row["response_tokens"] == MAX_TOKENS) \
             == ("truncated" in row["flags"])
     sound = next(row for row in rows if row["kind"] == "sound")
