@@ -17,7 +17,8 @@ from tasks.params import Params, load_params
 
 SUMMARY_FIELDS = (
     ("rows", "rows"), ("rows generated / resumed", "generated_resumed"), ("response tokens", "tokens"),
-    ("tokens/s (this run)", "tokens_per_s"), ("rows/s (this run)", "rows_per_s"), ("rows flagged", "rows_flagged"),
+    ("tokens/s (this run)", "tokens_per_s"), ("rows/s (this run)", "rows_per_s"), ("rows asked again", "rows_retried"),
+    ("requests", "requests"), ("rows still flagged", "rows_flagged"),
     ("flagged by reason", "flags"), ("finish reasons", "finish_reasons"), ("self-consistency NLL", "nll_mean"),
     ("NLL rows / tokens", "nll_sample"), ("backend", "backend"), ("generator", "generator"),
     ("generator revision", "generator_revision"), ("foreign override", "foreign_override"),

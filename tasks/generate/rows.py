@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable
 
 from tasks.storage import filesystem, is_remote
 
@@ -48,8 +48,8 @@ def training_messages(system_prompt: str, audio_locator: str, instruction: str, 
 
 
 def response_flags(response: str, finish_reason: str, seed_description: str, instruction: str,
-                   system_prompt: str) -> list[str]:
-    """Why a response is suspect (for the validation gate), empty when it looks like a real answer."""
+                   system_prompt: str, refusal_phrases: Sequence[str] = ()) -> list[str]:
+    """Why a response is suspect (asked again, then left to the validation gate); empty when it looks real."""
     flags = []
     if not response.strip():
         flags.append("empty")
@@ -57,7 +57,15 @@ def response_flags(response: str, finish_reason: str, seed_description: str, ins
         flags.append("truncated")
     if _echoes_template(response, seed_description, instruction, system_prompt):
         flags.append("template_echo")
+    if any(re.search(phrase_pattern(phrase, ignore_case=True), response) for phrase in refusal_phrases):
+        flags.append("refusal")
     return flags
+
+
+def phrase_pattern(phrase: str, ignore_case: bool) -> str:
+    """A regex finding `phrase` literally; a typographic apostrophe (’) matches too: models write both."""
+    pattern = re.escape(phrase).replace("'", "['’]")
+    return f"(?i){pattern}" if ignore_case else pattern
 
 
 def _echoes_template(response: str, seed_description: str, instruction: str, system_prompt: str) -> bool:

@@ -165,7 +165,7 @@ def build_row(plan: PlannedRow, completion: Completion, attempt: int, generator:
         "response_tokens": completion.tokens,
         "attempts": attempt,
         "flags": response_flags(response, completion.finish_reason, plan.seed_description, plan.prompt.text,
-                                gen.generation_system_prompt),
+                                gen.generation_system_prompt, params.validate_generated.refusal_phrases),
     }
 
 
@@ -185,6 +185,7 @@ def run_fingerprint(params: Params, planned: list[PlannedRow], generator: Genera
         "chat_template": chat_template, "system_prompt": gen.system_prompt,
         "generation_system_prompt": gen.generation_system_prompt,
         "audio_locator": params.model.audio_locator, "seed": gen.seed, "max_attempts": gen.max_attempts,
+        "refusal_phrases": params.validate_generated.refusal_phrases,
         "sampling": {"temperature": gen.temperature, "top_p": gen.top_p, "max_tokens": gen.max_new_tokens,
                      "repetition_penalty": gen.repetition_penalty},
     }

@@ -19,6 +19,7 @@ from great_expectations.expectations.row_conditions import Column
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from tasks.generate.rows import phrase_pattern
 from tasks.manifest import KINDS, SPLITS
 from tasks.params import ValidateGeneratedParams
 from tasks.storage import filesystem
@@ -153,14 +154,8 @@ def rows_frame(parsed: ParsedLines, audio_locator: str) -> pd.DataFrame:
     return frame
 
 
-def _phrase_pattern(phrase: str, ignore_case: bool) -> str:
-    # A typographic apostrophe (’) matches too: models write both.
-    pattern = re.escape(phrase).replace("'", "['’]")
-    return f"(?i){pattern}" if ignore_case else pattern
-
-
 def _found(phrases: list[str], ignore_case: bool):
-    patterns = [(phrase, re.compile(_phrase_pattern(phrase, ignore_case))) for phrase in phrases]
+    patterns = [(phrase, re.compile(phrase_pattern(phrase, ignore_case))) for phrase in phrases]
     return lambda response: "response contains " + ", ".join(
         repr(phrase) for phrase, pattern in patterns if pattern.search(str(response)))
 
@@ -198,11 +193,11 @@ def generated_checks(params: ValidateGeneratedParams, *, backbone: str, prompt_p
     ]
     if params.leak_markers:
         checks.append(Check("no_leaked_markers", gxe.ExpectColumnValuesToNotMatchRegexList(
-            column="response", regex_list=[_phrase_pattern(m, False) for m in params.leak_markers]),
+            column="response", regex_list=[phrase_pattern(m, False) for m in params.leak_markers]),
             detail=_found(params.leak_markers, ignore_case=False)))
     if params.refusal_phrases:
         checks.append(Check("no_refusal", gxe.ExpectColumnValuesToNotMatchRegexList(
-            column="response", regex_list=[_phrase_pattern(p, True) for p in params.refusal_phrases]),
+            column="response", regex_list=[phrase_pattern(p, True) for p in params.refusal_phrases]),
             detail=_found(params.refusal_phrases, ignore_case=True)))
     return checks
 

@@ -33,10 +33,11 @@ def test_flow_writes_rows_metrics_and_a_summary_artifact(tmp_path, capsys):
 
 def test_summary_lists_flag_reasons_and_handles_a_missing_nll():
     metrics = {"rows": 4, "rows_generated": 1, "rows_resumed": 3, "tokens": 90, "tokens_per_s": 12.5,
-               "rows_per_s": 0.5, "rows_flagged": 2, "flags": {"template_echo": 1, "truncated": 2},
+               "rows_per_s": 0.5, "rows_retried": 2, "requests": 5, "rows_flagged": 2, "flags": {"template_echo": 1, "truncated": 2},
                "finish_reasons": {"length": 2, "stop": 2}, "nll_mean": None, "nll_rows": 0, "nll_tokens": 0,
                "backend": "vllm", "generator": "m", "generator_revision": "r", "foreign_override": True}
     summary = summary_markdown(metrics)
     assert "| flagged by reason | template_echo: 1, truncated: 2 |" in summary
     assert "| rows generated / resumed | 1 / 3 |" in summary
+    assert "| rows asked again | 2 |" in summary and "| requests | 5 |" in summary
     assert "| self-consistency NLL | n/a |" in summary and "| foreign override | True |" in summary

@@ -26,6 +26,13 @@ def test_empty_and_truncated_answers_are_flagged():
     assert flags("The speaker says", finish_reason="length") == ["truncated"]
 
 
+def test_refusal_phrases_are_flagged_case_and_apostrophe_insensitively():
+    phrases = ["i'm sorry", "as an ai"]
+    for refusal in ("I’m sorry, I cannot hear audio.", "AS AN AI, I have no ears."):
+        assert response_flags(refusal, "stop", SEED, INSTRUCTION, SYSTEM, phrases) == ["refusal"]
+    assert response_flags("The speaker sounds sorry.", "stop", SEED, INSTRUCTION, SYSTEM, phrases) == []
+
+
 @pytest.mark.parametrize("echo", [
     "[00:00-00:04] Hello there.",  # the description's timestamp
     "She speaks (Gender: Female, Pitch: High, Duration: 4s).",  # its attribute block
