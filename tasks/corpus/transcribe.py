@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from model.base_models import sha256_of
 from tasks.corpus.audio import decode
-from tasks.corpus.sources import sha256_of
 
 ASR_MODEL = "openai/whisper-tiny.en"
 ASR_RATE = 16000

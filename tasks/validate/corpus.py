@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 from great_expectations.expectations.row_conditions import Column
 
+from tasks.generate.rows import write_rows
 from tasks.manifest import COLUMNS, KINDS, SPLITS, read_manifest, write_manifest
 from tasks.params import ValidateCorpusParams
 from tasks.validate.audio import AudioProbe, path_problem, probe_files
 from tasks.validate.checks import Check, GxRun
-from tasks.validate.outcome import Outcome, decide, write_jsonl
+from tasks.validate.outcome import Outcome, decide
 
 GATE = "validate_corpus"
 # Columns every row needs; transcript, attributes and license may be empty.
@@ -235,7 +236,7 @@ def run_corpus_gate(params: ValidateCorpusParams, label_sets: LabelSets, gx_run:
     outcome = validate_manifest(manifest, params, data_root=data_root_of(params.manifest),
                                 label_sets=label_sets, gx_run=gx_run)
     rows = manifest.to_dict("records")
-    write_jsonl(params.quarantine, outcome.quarantine_records(rows))
+    write_rows(params.quarantine, outcome.quarantine_records(rows))
     gx_run.publish(params.report)
     if outcome.passed:
         write_manifest(manifest.iloc[outcome.clean_positions].reset_index(drop=True), params.clean)

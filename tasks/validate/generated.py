@@ -19,13 +19,13 @@ from great_expectations.expectations.row_conditions import Column
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from tasks.generate.rows import phrase_pattern
+from tasks.generate.rows import phrase_pattern, write_rows
 from tasks.manifest import KINDS, SPLITS
 from tasks.params import ValidateGeneratedParams
 from tasks.storage import filesystem
 from tasks.validate.audio import path_problem
 from tasks.validate.checks import Check, GxRun
-from tasks.validate.outcome import Outcome, decide, write_jsonl, write_lines
+from tasks.validate.outcome import Outcome, decide, write_lines
 
 GATE = "validate_generated"
 
@@ -224,7 +224,7 @@ def run_generated_gate(params: ValidateGeneratedParams, *, backbone: str, prompt
     with fs.open(path, "r", encoding="utf-8") as handle:
         outcome, parsed = validate_rows(handle, params, backbone=backbone, prompt_pool=prompt_pool,
                                         audio_locator=audio_locator, gx_run=gx_run)
-    write_jsonl(params.quarantine, outcome.quarantine_records(parsed.rows))
+    write_rows(params.quarantine, outcome.quarantine_records(parsed.rows))
     gx_run.publish(params.report)
     if outcome.passed:
         write_lines(params.clean, (parsed.raw[position] for position in outcome.clean_positions))

@@ -183,8 +183,3 @@ def write_lines(url: str, lines: Iterable[str]) -> int:
             handle.write(line + "\n")
             count += 1
     return count
-
-
-def write_jsonl(url: str, records: Iterable[dict]) -> int:
-    return write_lines(url, (json.dumps(record, ensure_ascii=False, sort_keys=True) for record in records))
-
