@@ -31,18 +31,18 @@ from tasks.generate.backends import (
 from tasks.generate.chat import CHAT_TEMPLATE_MODE, chat_template_digest, load_tokenizer, prompt_token_ids
 from tasks.generate.nll import nll_sample, response_nll
 from tasks.generate.prompts import Prompt, load_prompt_pool, sample_prompt, stable_int
-from tasks.generate.rows import (
+from tasks.generate.seed import render_seed_description
+from tasks.generate.shards import ShardStore, ShardWriter, fingerprint
+from tasks.generate.vllm_server import local_vllm_server
+from tasks.manifest import read_manifest
+from tasks.params import REPO_ROOT, Params
+from tasks.rows import (
     generation_messages,
     read_rows,
     response_flags,
     training_messages,
     write_rows,
 )
-from tasks.generate.seed import render_seed_description
-from tasks.generate.shards import ShardStore, ShardWriter, fingerprint
-from tasks.generate.vllm_server import local_vllm_server
-from tasks.manifest import read_manifest
-from tasks.params import REPO_ROOT, Params
 
 log = logging.getLogger("destaflow.generate")
 
