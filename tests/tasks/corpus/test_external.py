@@ -122,10 +122,10 @@ def test_missing_column_is_a_clear_error(small_params, tmp_path):
 
 
 @pytest.mark.slow
-def test_s3_prefix_with_metadata_on_s3(small_params, tmp_path, s3_server):
+def test_s3_prefix_with_metadata_on_s3(small_params, tmp_path, s3_env):
     rows = write_user_corpus(tmp_path / "mine")
     pd.DataFrame(rows).to_csv(tmp_path / "mine" / "meta.csv", index=False)
-    s3_server.create_bucket("user-corpus")
+    s3_env.create_bucket("user-corpus")
     fs, _ = filesystem("s3://user-corpus")
     fs.put(str(tmp_path / "mine") + "/", "user-corpus/calls/", recursive=True)
     params = external(small_params, {"name": "s3calls", "audio_root": "s3://user-corpus/calls",
@@ -137,8 +137,8 @@ def test_s3_prefix_with_metadata_on_s3(small_params, tmp_path, s3_server):
 
 
 @pytest.mark.slow
-def test_s3_missing_object_is_reported(small_params, tmp_path, s3_server):
-    s3_server.create_bucket("user-gaps")
+def test_s3_missing_object_is_reported(small_params, tmp_path, s3_env):
+    s3_env.create_bucket("user-gaps")
     fs, _ = filesystem("s3://user-gaps")
     fs.pipe_file("user-gaps/meta.csv", b"path,kind\nnot-there.wav,speech\n")
     params = external(small_params, {"name": "gaps", "audio_root": "s3://user-gaps",

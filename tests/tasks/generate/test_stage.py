@@ -16,7 +16,7 @@ from tasks.generate.stage import (
     resolve_generator,
     run_fingerprint,
 )
-from tasks.generate.vllm_server import ServerStartError
+from tasks.servers import ServerStartError
 from tasks.params import ParamsError
 from tests.tasks.generate.fault_server import FaultServer, closed_port_url
 from tests.tasks.generate.helpers import SMOLLM2, write_params, write_small_manifest
