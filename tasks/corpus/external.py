@@ -22,7 +22,7 @@ from tasks.corpus.audio import AudioDecodeError, decode
 from tasks.corpus.clips import Clip, SourceContext
 from tasks.manifest import KINDS, SPLITS
 from tasks.params import ExternalCorpusParams
-from tasks.storage import filesystem, join
+from tasks.storage import atomic_write, filesystem, join
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,5 @@ def _render(url: str, rate: int, problem) -> np.ndarray:
 
 def write_report(problems: list[IngestProblem], url: str) -> None:
     """JSON lines, one problem each (an empty file when there were none)."""
-    fs, path = filesystem(url)
-    with fs.open(path, "w") as handle:
+    with atomic_write(url) as handle:
         handle.writelines(json.dumps(asdict(p), sort_keys=True) + "\n" for p in problems)

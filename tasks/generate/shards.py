@@ -13,7 +13,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from tasks.generate.rows import dumps_rows, parse_rows, write_atomic
+from tasks.generate.rows import dumps_rows, parse_rows
+from tasks.storage import write_text
 
 SHARD_GLOB = "shard-*.jsonl"
 
@@ -30,7 +31,7 @@ class ShardStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         if inputs is not None:
             # For people: what this directory was generated from.
-            write_atomic(self.dir / "inputs.json", json.dumps(inputs, indent=1, sort_keys=True))
+            write_text(str(self.dir / "inputs.json"), json.dumps(inputs, indent=1, sort_keys=True))
 
     def shard_paths(self) -> list[Path]:
         return sorted(self.dir.glob(SHARD_GLOB))
@@ -55,7 +56,7 @@ class ShardStore:
         existing = self.shard_paths()
         number = int(existing[-1].stem.split("-")[1]) + 1 if existing else 0
         path = self.dir / f"shard-{number:05d}.jsonl"
-        write_atomic(path, dumps_rows(rows))
+        write_text(str(path), dumps_rows(rows))
         return path
 
 

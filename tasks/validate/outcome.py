@@ -9,11 +9,10 @@ either clean or quarantined, never both, never neither.
 from __future__ import annotations
 
 import json
-import posixpath
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from tasks.storage import filesystem
+from tasks.storage import atomic_write
 from tasks.validate.checks import CheckResult, condition_text, to_jsonable
 
 EXAMPLES = 5  # rows named per failing expectation in messages
@@ -174,11 +173,9 @@ def _cell(value: Any) -> str:
 
 
 def write_lines(url: str, lines: Iterable[str]) -> int:
-    """Write text lines to a local path or s3:// URL (parent folders created); return the count."""
-    fs, path = filesystem(url)
-    fs.makedirs(posixpath.dirname(path), exist_ok=True)
+    """Write text lines to a local path or s3:// URL, atomically; return the count."""
     count = 0
-    with fs.open(path, "w", encoding="utf-8") as handle:
+    with atomic_write(url) as handle:
         for line in lines:
             handle.write(line + "\n")
             count += 1
