@@ -18,8 +18,13 @@ from tasks.params import ParamsError, load_params
 from tasks.storage import OutputWriteError, write_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("PREFECT_HOME", str(REPO_ROOT / ".work" / "prefect"))
+PREFECT_HOME = Path(os.environ.setdefault("PREFECT_HOME", str(REPO_ROOT / ".work" / "prefect"))).expanduser()
+# Prefect creates only the last folder of its home; in a fresh clone .work/ does not exist yet, and its
+# temporary API server then cannot open its database ("Timed out ... ephemeral Prefect API server").
+PREFECT_HOME.mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The temporary API server needs more than Prefect's 20 s to start on a busy 2-core machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 def publish_stage(metrics: dict, metrics_path: str, summary: str, artifact_key: str, description: str) -> None:
