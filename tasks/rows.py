@@ -14,16 +14,14 @@ output of the pipeline goes through (rows, clean rows, quarantine files).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from tasks.manifest import KINDS, SPLITS
-from tasks.storage import filesystem, is_remote
+from tasks.storage import filesystem, write_text
 
 REQUIRED_FIELDS = ("messages", "response")
 _STRING = {"type": "string"}
@@ -170,27 +168,5 @@ def dumps_rows(rows: Iterable[dict]) -> str:
 
 
 def write_rows(url: str, rows: Iterable[dict]) -> None:
-    """Write rows as JSONL; a local file is replaced atomically (tmp + fsync + rename)."""
-    text = dumps_rows(rows)
-    if is_remote(url):
-        fs, path = filesystem(url)
-        with fs.open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        return
-    write_atomic(Path(url), text)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """A reader (or a process killed midway) sees the old file or the complete new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    """Write rows as JSONL, atomically (tasks.storage.atomic_write)."""
+    write_text(url, dumps_rows(rows))
