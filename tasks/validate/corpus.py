@@ -22,7 +22,8 @@ from great_expectations.expectations.row_conditions import Column
 from tasks.generate.rows import write_rows
 from tasks.manifest import COLUMNS, KINDS, SPLITS, read_manifest, write_manifest
 from tasks.params import ValidateCorpusParams
-from tasks.validate.audio import AudioProbe, path_problem, probe_files
+from tasks.storage import locate
+from tasks.validate.audio import AudioProbe, probe_files
 from tasks.validate.checks import Check, GxRun
 from tasks.validate.outcome import Outcome, decide
 
@@ -80,8 +81,11 @@ def attribute_column(attribute: str) -> str:
 
 
 def manifest_frame(manifest: pd.DataFrame, params: ValidateCorpusParams, label_sets: LabelSets,
-                   probes: list[AudioProbe | None] | None) -> pd.DataFrame:
-    """The frame GX validates: coerced contract columns present in `manifest` + derived columns."""
+                   probes: list[AudioProbe | None] | None, path_problems: list[str | None] | None) -> pd.DataFrame:
+    """The frame GX validates: coerced contract columns present in `manifest` + derived columns.
+
+    `path_problems`: per row, why its path may not be opened (tasks.storage.locate), None when it may.
+    """
     manifest = manifest.reset_index(drop=True)
     frame = pd.DataFrame(index=manifest.index)
     for column in COLUMNS:
@@ -89,8 +93,8 @@ def manifest_frame(manifest: pd.DataFrame, params: ValidateCorpusParams, label_s
             frame[column] = _numbers(manifest[column]) if column in NUMERIC else manifest[column].astype("string")
     if "transcript" in frame:
         frame["transcript"] = frame["transcript"].fillna("")  # contract: "" when nothing is said
-    if "path" in frame:
-        frame["path_problem"] = pd.Series([path_problem(p) for p in _objects(frame["path"])], dtype="string")
+    if path_problems is not None:
+        frame["path_problem"] = pd.Series(path_problems, dtype="string")
     if probes is not None:
         _add_probe_columns(frame, probes)
     if "attributes" in frame:
@@ -218,10 +222,12 @@ def validate_manifest(manifest: pd.DataFrame, params: ValidateCorpusParams, *, d
                       label_sets: LabelSets, gx_run: GxRun, probe: bool = True) -> Outcome:
     """Run the corpus suite on `manifest` (files under `data_root` are read when `probe`)."""
     manifest = manifest.reset_index(drop=True)
+    located = [locate(data_root, path) for path in manifest["path"]] if "path" in manifest.columns else None
     probes = None
-    if probe and "path" in manifest.columns:
-        probes = probe_files(data_root, manifest["path"].tolist(), params.probe_workers)
-    frame = manifest_frame(manifest, params, label_sets, probes)
+    if probe and located is not None:
+        probes = probe_files([url for url, _ in located], params.probe_workers)
+    path_problems = None if located is None else [problem for _, problem in located]
+    frame = manifest_frame(manifest, params, label_sets, probes, path_problems)
     results = gx_run.validate("manifest", frame, manifest_checks(frame, params, label_sets))
     ids = manifest["id"].tolist() if "id" in manifest.columns else [None] * len(manifest)
     return decide(GATE, results, ids, params.max_failed_fraction)

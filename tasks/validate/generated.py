@@ -22,8 +22,7 @@ from jsonschema.exceptions import best_match
 from tasks.generate.rows import phrase_pattern, write_rows
 from tasks.manifest import KINDS, SPLITS
 from tasks.params import ValidateGeneratedParams
-from tasks.storage import filesystem
-from tasks.validate.audio import path_problem
+from tasks.storage import filesystem, path_problem
 from tasks.validate.checks import Check, GxRun
 from tasks.validate.outcome import Outcome, decide, write_lines
 

@@ -94,6 +94,18 @@ def test_details_say_what_is_wrong(corpus_root, gx_run):
     }
 
 
+def test_a_link_out_of_the_root_is_quarantined_and_never_opened(corpus_root, gx_run):
+    root, durations = corpus_root
+    rows = clean_rows(20, durations["audio/speech.wav"])
+    rows[0] = dict(rows[0], path="audio/linked_outside.wav")  # decodes fine, but lives outside the root
+    rows[2] = dict(rows[2], path="audio/linked_inside.wav")  # a link to a file inside: fine
+    outcome = run_gate(rows, corpus_root, gx_run, max_failed_fraction=0.1)
+    assert quarantined_by_id(outcome) == {"clip-0000": {"path_inside_root"}}
+    detail = outcome.failures[0][0]["detail"]
+    assert detail == f"'audio/linked_outside.wav' leads outside the data root {root} (links followed)"
+    assert outcome.passed
+
+
 def test_missing_column_is_a_dataset_failure_naming_it(corpus_root, gx_run):
     _, durations = corpus_root
     frame = to_frame(clean_rows(10, durations["audio/speech.wav"])).drop(columns=["duration_s"])
