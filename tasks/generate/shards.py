@@ -39,7 +39,7 @@ class ShardStore:
         """Every finished row; a duplicate id across shards is corruption and raises."""
         rows, seen = [], {}
         for path in self.shard_paths():
-            with open(path, encoding="utf-8") as handle:
+            with open(path, "rb") as handle:
                 for row in parse_rows(handle, str(path)):
                     if row["id"] in seen:
                         raise ValueError(f"row {row['id']!r} is in both {seen[row['id']]} and {path}; "

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 
@@ -75,4 +76,17 @@ def test_bad_rows_name_file_and_line(tmp_path):
         read_rows(str(path))
     path.write_text('{"messages": [{"role": "user"}], "response": "ok"}\n')
     with pytest.raises(ValueError, match=r"rows.jsonl:1: messages must be"):
+        read_rows(str(path))
+
+
+def test_bytes_that_are_not_utf8_name_file_and_line_and_a_bom_is_ignored(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    good = b'{"messages": [], "response": "ok"}\n'
+    path.write_bytes(codecs.BOM_UTF8 + good + b'{"messages": [], "response": "caf\xe9"}\n')
+    with pytest.raises(ValueError, match=r"rows.jsonl:2: not valid UTF-8: byte 0xe9 at byte 34 .*re-encode"):
+        read_rows(str(path))
+    path.write_bytes(codecs.BOM_UTF8 + good)
+    assert read_rows(str(path)) == [{"messages": [], "response": "ok"}]
+    path.write_bytes(good + b'{"messages": [], "response": "\\udc80"}\n')
+    with pytest.raises(ValueError, match=r"rows.jsonl:2: not valid JSON .*unpaired surrogate"):
         read_rows(str(path))
