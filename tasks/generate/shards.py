@@ -90,7 +90,7 @@ class ShardStore:
         different rows with one id are corruption and raise."""
         rows, seen = [], {}
         for path in self.shard_paths():
-            with open(path, encoding="utf-8") as handle:
+            with open(path, "rb") as handle:
                 for row in parse_rows(handle, str(path)):
                     if row["id"] not in seen:
                         seen[row["id"]] = (path, row)

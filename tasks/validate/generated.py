@@ -8,7 +8,6 @@ counts, the generator model, a JSON-schema finding). Clean rows go through the r
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
@@ -18,9 +17,8 @@ import pandas as pd
 from great_expectations.expectations.row_conditions import Column
 
 from tasks.params import ValidateGeneratedParams
-from tasks.rows import phrase_pattern, schema_problem, write_rows
-from tasks.storage import filesystem
-from tasks.validate.audio import path_problem
+from tasks.rows import jsonl_lines, loads_row, phrase_pattern, schema_problem, write_rows
+from tasks.storage import filesystem, path_problem
 from tasks.validate.checks import Check, GxRun
 from tasks.validate.outcome import Outcome, decide
 
@@ -43,14 +41,14 @@ class ParsedLines:
     parse_errors: list[str | None]
 
 
-def parse_lines(lines: Iterable[str]) -> ParsedLines:
+def parse_lines(lines: Iterable[bytes | str]) -> ParsedLines:
+    """Lines as read from the file (bytes: an undecodable line becomes a row with its error)."""
     parsed = ParsedLines([], [], [])
-    for number, line in enumerate(lines, start=1):
-        text = line.rstrip("\r\n")
-        if not text.strip():
+    for number, text, error in jsonl_lines(lines):
+        if error is None and not text.strip():
             continue  # a blank line holds no row
         try:
-            row, error = json.loads(text), None
+            row = text if error else loads_row(text)
         except (ValueError, RecursionError) as failure:  # RecursionError: absurdly deep nesting
             row, error = text, f"not valid JSON: {failure}"
         if error is None and not isinstance(row, dict):
@@ -151,7 +149,7 @@ def generated_checks(params: ValidateGeneratedParams, *, backbone: str, prompt_p
     return checks
 
 
-def validate_rows(lines: Iterable[str], params: ValidateGeneratedParams, *, backbone: str,
+def validate_rows(lines: Iterable[bytes | str], params: ValidateGeneratedParams, *, backbone: str,
                   prompt_pool: Iterable[PoolPrompt], audio_locator: str, gx_run: GxRun) -> tuple[Outcome, ParsedLines]:
     """Run the target suite on JSONL `lines`; positions in the outcome index the parsed lines."""
     parsed = parse_lines(lines)
@@ -170,7 +168,7 @@ def run_generated_gate(params: ValidateGeneratedParams, *, backbone: str, prompt
     fs, path = filesystem(params.rows)
     if not fs.exists(path):
         raise FileNotFoundError(f"generated rows {params.rows} do not exist; run the generate stage first")
-    with fs.open(path, "r", encoding="utf-8") as handle:
+    with fs.open(path, "rb") as handle:
         outcome, parsed = validate_rows(handle, params, backbone=backbone, prompt_pool=prompt_pool,
                                         audio_locator=audio_locator, gx_run=gx_run)
     write_rows(params.quarantine, outcome.quarantine_records(parsed.rows))

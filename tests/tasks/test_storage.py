@@ -114,19 +114,14 @@ def test_new_outputs_follow_the_umask_not_a_private_temp_mode(tmp_path):
 
 
 @pytest.mark.slow
-def test_an_s3_output_appears_only_complete(tmp_path, monkeypatch):
-    from infra.local_s3 import LocalS3
-
-    with LocalS3(tmp_path / "s3") as server:
-        for key, value in server.env().items():
-            monkeypatch.setenv(key, value)
-        server.create_bucket("outputs")
-        url = "s3://outputs/data/clean.parquet"
-        write_manifest(big_frame(1000), url)
-        previous = read_manifest(url)
-        with pytest.raises(RuntimeError), atomic_write(url, "wb") as handle:
-            handle.write(b"PAR1 half a file")
-            raise RuntimeError("killed midway")
-        pd.testing.assert_frame_equal(read_manifest(url), previous)
-        fs, path = filesystem("s3://outputs/data")
-        assert fs.ls(path, refresh=True) == ["outputs/data/clean.parquet"]
+def test_an_s3_output_appears_only_complete(s3_env):
+    s3_env.create_bucket("outputs")
+    url = "s3://outputs/data/clean.parquet"
+    write_manifest(big_frame(1000), url)
+    previous = read_manifest(url)
+    with pytest.raises(RuntimeError), atomic_write(url, "wb") as handle:
+        handle.write(b"PAR1 half a file")
+        raise RuntimeError("killed midway")
+    pd.testing.assert_frame_equal(read_manifest(url), previous)
+    fs, path = filesystem("s3://outputs/data")
+    assert fs.ls(path, refresh=True) == ["outputs/data/clean.parquet"]

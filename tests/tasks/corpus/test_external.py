@@ -112,6 +112,27 @@ def test_report_mode_keeps_good_rows_and_records_bad_ones(small_params, tmp_path
     assert all(r["corpus"] == "mine" and r["fix"] for r in report)
 
 
+def test_audio_outside_the_root_is_refused_even_through_a_link(small_params, tmp_path):
+    rows = write_user_corpus(tmp_path / "mine")
+    sf.write(tmp_path / "elsewhere.wav", np.zeros(800, dtype=np.float32) + 0.1, 8000)
+    (tmp_path / "mine" / "linked.wav").symlink_to(tmp_path / "elsewhere.wav")
+    rows += [
+        {"path": "linked.wav", "kind": "sound"},  # decodes fine, but its bytes live outside audio_root
+        {"path": "../elsewhere.wav", "kind": "sound"},
+        {"path": str(tmp_path / "elsewhere.wav"), "kind": "sound"},
+        {"path": str(tmp_path / "mine" / "hello.wav"), "kind": "speech"},  # absolute but inside: fine
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "meta.csv", index=False)
+    params = external(small_params, {"name": "mine", "audio_root": str(tmp_path / "mine"), "on_error": "report",
+                                     "metadata": str(tmp_path / "meta.csv"), "kind_column": "kind"})  # fmt: skip
+    result = build_corpus(params)
+    assert len(result.manifest) == 4
+    assert [(p.row, p.path) for p in result.problems] == [
+        (4, "linked.wav"), (5, "../elsewhere.wav"), (6, str(tmp_path / "elsewhere.wav"))]
+    assert "leads outside the data root" in result.problems[0].error and "escapes" in result.problems[1].error
+    assert all("keep the audio under audio_root" in p.fix for p in result.problems)
+
+
 def test_missing_column_is_a_clear_error(small_params, tmp_path):
     write_user_corpus(tmp_path / "mine")
     pd.DataFrame({"file": ["hello.wav"]}).to_csv(tmp_path / "meta.csv", index=False)

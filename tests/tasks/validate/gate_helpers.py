@@ -60,6 +60,9 @@ def build_audio(root: Path) -> dict[str, float]:
     (audio / "truncated.wav").write_bytes(whole[: len(whole) // 2])
     # A valid file outside the data root: a "../" path must be refused even though it would decode.
     sf.write(root.parent / "outside.wav", tone(), RATE)
+    # Links: one inside the root pointing out of it (refused), one pointing to a file inside (fine).
+    (audio / "linked_outside.wav").symlink_to(root.parent / "outside.wav")
+    (audio / "linked_inside.wav").symlink_to(audio / "tone_0.wav")
     return durations
 
 
