@@ -21,6 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.base_models import DEFAULT_MODELS, default_models_dir, resolve_base_model  # noqa: E402
+from tasks.system_files import ASTERISK_PROMPTS  # noqa: E402
 
 SMOLLM2, WHISPER = DEFAULT_MODELS
 CHAT_PROMPT = "Write two sentences about the sea."
@@ -72,7 +73,7 @@ def transcribe(folder: str) -> list[dict]:
     processor = WhisperProcessor.from_pretrained(folder)
     rows = []
     for prompt, reference in SPEECH.items():
-        audio, rate = soundfile.read(f"/usr/share/asterisk/sounds/en/{prompt}.wav", dtype="float32")
+        audio, rate = soundfile.read(ASTERISK_PROMPTS.path / f"{prompt}.wav", dtype="float32")
         audio = resample_poly(audio, 16000, rate).astype(np.float32)
         features = processor(audio, sampling_rate=16000, return_tensors="pt").input_features
         started = time.perf_counter()

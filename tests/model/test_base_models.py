@@ -32,10 +32,11 @@ from model.base_models import (
     read_ct2_model,
     resolve_base_model,
 )
+from tasks import system_files
 
 SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 WHISPER_TINY_EN = "openai/whisper-tiny.en"
-ASTERISK_PROMPTS = Path("/usr/share/asterisk/sounds/en")
+ASTERISK_PROMPTS = system_files.ASTERISK_PROMPTS.path
 
 
 # ---------------------------------------------------------------- resolution and provenance (no weights)

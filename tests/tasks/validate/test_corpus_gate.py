@@ -244,7 +244,7 @@ def test_a_failing_dataset_writes_no_clean_output(corpus_root, tmp_path):
 
 
 # ------------------------------------------------------------------------------------ property-based
-CORRUPT_VALUES = [None, math.nan, -1.0, math.inf, 0, 123, "", " ", "../outside.wav", "/etc/passwd",
+CORRUPT_VALUES = [None, math.nan, -1.0, math.inf, 0, 123, "", " ", "../outside.wav", "/etc/passwd",  # system-path: test data
                   "audio/corrupt.wav", "audio/missing.wav", "audio/silent.wav", "audio/truncated.wav",
                   "{bad json", "[1, 2]", '{"category": "robot"}', "speech", "valid", "sox-sound", "clip-0001"]
 corruption = st.one_of(
