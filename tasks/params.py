@@ -60,6 +60,12 @@ class ModelParams(Section):
         return layers
 
 
+# ---------------------------------------------------------------------------------------- base models
+class BaseModelsParams(Section):
+    # What the base_models stage prepared (names, revisions): the stages that load a base model depend on it.
+    out: str
+
+
 # --------------------------------------------------------------------------------------------- corpus
 class SyntheticSpeechParams(Section):
     clips: int = Field(ge=0)
@@ -247,6 +253,7 @@ class GenerateParams(Section):
 class Params(Section):
     preset: str
     model: ModelParams
+    base_models: BaseModelsParams
     corpus: CorpusParams
     validate_corpus: ValidateCorpusParams
     generate: GenerateParams

