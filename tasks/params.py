@@ -45,6 +45,10 @@ class LoraParams(Section):
 
 
 class ModelParams(Section):
+    """The audio LM. The base models and the connector's shape (llm, encoder, qformer_layers, num_queries,
+    tapped_layers, dtype) have no default here: every preset names them. The defaults below are the
+    project's; model/'s DeSTA25Config repeats them in its signature (a test checks they agree)."""
+
     llm: str
     llm_revision: str | None = None
     encoder: str
@@ -52,13 +56,13 @@ class ModelParams(Section):
     qformer_layers: int = Field(gt=0)
     num_queries: int = Field(gt=0)
     # None: 4 encoder layers evenly spaced, ending with the last (the reference's 7/15/23/31 of 32).
-    tapped_layers: list[int] | None = None
+    tapped_layers: list[int] | None
     audio_locator: str = "<|AUDIO|>"
     placeholder_token: str = "<|AUDIO_PLACEHOLDER|>"
     max_transcript_tokens: int = Field(128, gt=0)
     # Audio longer than one 30 s Whisper window is split; this bounds the number of windows.
     max_audio_windows: int = Field(4, gt=0)
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Literal["float32", "bfloat16", "float16"]
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
     lora: LoraParams = LoraParams()
 
@@ -68,6 +72,12 @@ class ModelParams(Section):
         if layers is not None and (not layers or layers != sorted(set(layers)) or layers[0] < 0):
             raise ValueError("must be a non-empty, strictly increasing list of 0-based encoder layer indices")
         return layers
+
+
+# ---------------------------------------------------------------------------------------- base models
+class BaseModelsParams(Section):
+    # What the base_models stage prepared (names, revisions): the stages that load a base model depend on it.
+    out: str
 
 
 # --------------------------------------------------------------------------------------------- corpus
@@ -234,7 +244,7 @@ class GenerateParams(Section):
     allow_foreign_generator: bool = False
     # None: the preset's LLM (self-generation). Anything else needs allow_foreign_generator: true.
     generator: str | None = None
-    prompt_pool: str = "tasks/generate/prompt_pool_v1.jsonl"
+    prompt_pool: str
     # transformers backend: rows per generate() call.
     batch_size: int = Field(8, gt=0)
     # Self-consistency NLL on a deterministic sample of this many rows (0 = all rows).
@@ -265,6 +275,7 @@ class GenerateParams(Section):
 class Params(Section):
     preset: str
     model: ModelParams
+    base_models: BaseModelsParams
     corpus: CorpusParams
     validate_corpus: ValidateCorpusParams
     generate: GenerateParams
@@ -364,6 +375,17 @@ def load_params(path: str | Path = REPO_ROOT / "params.yaml") -> Params:
     merged = deep_merge(_read_yaml(preset_file), user)
     try:
         return Params.model_validate(merged)
+    except ValidationError as error:
+        raise ParamsError(_format_errors(path, error)) from None
+
+
+def preset_model(preset: str) -> ModelParams:
+    """The `model` section of presets/<preset>.yaml on its own (no params.yaml over it), validated."""
+    path = PRESETS_DIR / f"{preset}.yaml"
+    if not path.is_file():
+        raise ParamsError(f"{path}: unknown preset {preset!r}; choose one of {available_presets()}")
+    try:
+        return ModelParams.model_validate(_read_yaml(path).get("model") or {})
     except ValidationError as error:
         raise ParamsError(_format_errors(path, error)) from None
 

@@ -105,7 +105,7 @@ def generated_params(**overrides):
 
 BACKBONE = load_params().model.llm
 LOCATOR = "<|AUDIO|>"
-POOL = load_prompt_pool()
+POOL = load_prompt_pool(load_params().generate.prompt_pool)
 
 
 def generated_row(number: int, **overrides) -> dict:
