@@ -35,7 +35,9 @@ def validate_corpus(params_path: str = "params.yaml", metrics_path: str = "metri
 
 def main(argv: list[str] | None = None) -> int:
     return run_stage(validate_corpus, "Validate the corpus manifest and its audio files.", argv,
-                     expected_errors=(DataQualityError,))
+                     expected_errors=(DataQualityError,),
+                     outputs=lambda params: [params.validate_corpus.clean, params.validate_corpus.quarantine,
+                                             params.validate_corpus.report])
 
 
 if __name__ == "__main__":
