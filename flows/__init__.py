@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tasks import reaper
 from tasks.outputs import stage_outputs
 from tasks.params import Params, ParamsError, load_params
 from tasks.storage import DirectoryBusy, OutputWriteError, write_text
@@ -58,6 +59,8 @@ def run_stage(stage_flow, description: str, argv: list[str] | None = None,
     except ParamsError as error:
         print(error, file=sys.stderr)
         return 2
+    if argv is None:  # the stage's own process (`python -m flows.<stage>`): its children end with it
+        reaper.watch()
     # The tasks' progress lines (logger "destaflow.*") reach the console through Prefect's root handler.
     logging.getLogger("destaflow").setLevel(logging.INFO)
     # SIGTERM (Prefect cancel, `kill`) unwinds like Ctrl-C, so `finally` blocks flush work and stop servers.
