@@ -39,7 +39,9 @@ def validate_generated(params_path: str = "params.yaml",
 
 def main(argv: list[str] | None = None) -> int:
     return run_stage(validate_generated, "Validate the generated training rows.", argv,
-                     expected_errors=(DataQualityError,))
+                     expected_errors=(DataQualityError,),
+                     outputs=lambda params: [params.validate_generated.clean, params.validate_generated.quarantine,
+                                             params.validate_generated.report])
 
 
 if __name__ == "__main__":

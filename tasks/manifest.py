@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tasks.storage import atomic_write, filesystem
 
@@ -108,9 +109,19 @@ def write_manifest(frame: pd.DataFrame, url: str) -> None:
         frame.to_parquet(handle, index=False)
 
 
+class ManifestError(ValueError):
+    """A manifest that is missing or cannot be read as Parquet; the message names the file and the fix."""
+
+
 def read_manifest(url: str) -> pd.DataFrame:
     fs, path = filesystem(url)
     if not fs.exists(path):
-        raise FileNotFoundError(f"manifest {url} does not exist; run the corpus stage (dvc repro corpus) first")
-    with fs.open(path, "rb") as handle:
-        return pd.read_parquet(handle)
+        raise ManifestError(f"manifest {url} does not exist; run the corpus stage (dvc repro corpus) first")
+    if fs.isdir(path):
+        raise ManifestError(f"manifest {url} is a directory, not a Parquet file; point the setting at the file")
+    try:
+        with fs.open(path, "rb") as handle:
+            return pd.read_parquet(handle)
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise ManifestError(f"manifest {url} is not a readable Parquet file ({error}); rebuild it with "
+                            "`dvc repro corpus` or point the setting at the manifest") from None

@@ -9,22 +9,29 @@ killed process or a full disk sees the previous output or the complete new one, 
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
 import shutil
+import socket
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
 import fsspec
+from filelock import FileLock, Timeout
 
 # Temporary siblings of an output: hidden, named after it, so a leftover says whose it was.
 TEMP_MARK = ".tmp-"
 _DRIVE = re.compile(r"^[A-Za-z]:")
+LOCK_NAME = ".lock"
+HOLDER_NAME = ".lock-holder.json"
 
 
 class OutputWriteError(OSError):
@@ -215,3 +222,40 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+class DirectoryBusy(RuntimeError):
+    """Another process holds the directory; the message names it (pid, host, start time, command)."""
+
+
+@contextmanager
+def hold_directory(directory: str | Path, user: str) -> Iterator[None]:
+    """Hold `directory` for one `user` (e.g. "generate run") at a time; raise DirectoryBusy at once if another
+    process holds it. An OS file lock: the kernel frees it when the holder dies, even by SIGKILL."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(directory / LOCK_NAME, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise DirectoryBusy(
+            f"{directory} is in use by another {user} ({_holder(directory)}): two runs would write the same "
+            "outputs; wait for it to finish or stop it, then run again") from None
+    holder = directory / HOLDER_NAME
+    try:
+        # The lock file itself holds no text (filelock owns it): who holds it lives beside it.
+        write_text(str(holder), json.dumps({
+            "pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv),
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}, sort_keys=True))
+        yield
+    finally:
+        holder.unlink(missing_ok=True)
+        lock.release()
+
+
+def _holder(directory: Path) -> str:
+    try:
+        record = json.loads((directory / HOLDER_NAME).read_text())
+    except (OSError, ValueError):
+        return "holder not recorded yet"
+    return f"pid {record['pid']} on {record['host']}, started {record['started']}: {record['command']}"

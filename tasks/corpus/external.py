@@ -142,12 +142,17 @@ def _render(url: str, rate: int, max_duration_s: float, transcribed: bool, probl
 
 def _decoded(url: str, rate: int, problem) -> np.ndarray:
     fs, path = filesystem(url)
+    if fs.isdir(path):
+        raise RowProblemError(problem(f"{url} is a directory, not an audio file", "point the row at a file"))
     # A local copy named like the original: libsndfile identifies some formats by the file name.
     with tempfile.NamedTemporaryFile(suffix=posixpath.splitext(path)[1]) as local:
         try:
             fs.get_file(path, local.name)
         except FileNotFoundError:
             raise RowProblemError(problem(f"audio file {url} not found", "fix the path or add the file")) from None
+        except OSError as error:  # unreadable (permissions, I/O): a finding about this row, named by its URL
+            raise RowProblemError(problem(f"cannot read {url}: {error.strerror or error}",
+                                          "make the file readable or delete the row")) from None
         try:
             return decode(local.name, rate)[0]
         except AudioDecodeError as error:

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flows import publish_stage
 from tasks.rows import read_rows, write_rows
@@ -125,3 +127,16 @@ def test_an_s3_output_appears_only_complete(s3_env):
     pd.testing.assert_frame_equal(read_manifest(url), previous)
     fs, path = filesystem("s3://outputs/data")
     assert fs.ls(path, refresh=True) == ["outputs/data/clean.parquet"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(previous=st.text(), new=st.text(min_size=1), cut=st.floats(0.0, 1.0), binary=st.booleans())
+def test_a_write_stopped_at_any_point_keeps_the_previous_content(tmp_path, previous, new, cut, binary):
+    url = str(tmp_path / "output")
+    write_text(url, previous)
+    part = new[: int(len(new) * cut)]
+    with pytest.raises(RuntimeError), atomic_write(url, "wb" if binary else "w") as handle:
+        handle.write(part.encode() if binary else part)
+        raise RuntimeError("stopped midway")
+    assert Path(url).read_bytes() == previous.encode()
+    assert only_file(tmp_path) == ["output"]
