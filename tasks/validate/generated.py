@@ -232,7 +232,7 @@ def run_generated_gate(params: ValidateGeneratedParams, *, generators: Sequence[
         outcome, parsed = validate_rows(handle, params, generators=generators, prompt_pool=prompt_pool,
                                         audio_locator=audio_locator, gx_run=gx_run)
     write_rows(params.quarantine, outcome.quarantine_records(parsed.rows))
-    gx_run.publish(params.report)
+    gx_run.publish(params.report, outcome.banner_html(params.quarantine))
     if outcome.passed:
         write_lines(params.clean, (parsed.raw[position] for position in outcome.clean_positions))
     return outcome
