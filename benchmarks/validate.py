@@ -93,7 +93,8 @@ def bench_manifest_suite(rows: int, report_dir: Path) -> tuple[list[dict], dict]
         records = manifest.to_dict("records")
         timed("write quarantine JSONL", rows, timings, write_rows, str(report_dir / "quarantine.jsonl"),
               outcome.quarantine_records(records))
-        timed("data docs (build + copy)", rows, timings, gx_run.publish, str(report_dir / "docs"))
+        timed("data docs (build + offline assets + copy)", rows, timings, gx_run.publish, str(report_dir / "docs"),
+              outcome.banner_html(str(report_dir / "quarantine.jsonl")))
     total = sum(t["seconds"] for t in timings)
     summary = {"rows": rows, "expectations": len(checks), "quarantined": len(outcome.failures),
                "seconds": round(total, 2), "rows_per_s": round(rows / total),

@@ -14,17 +14,17 @@ from flows import publish_stage, run_stage
 from tasks.generate.prompts import load_prompt_pool
 from tasks.params import Params, load_params
 from tasks.validate.checks import GxRun
-from tasks.validate.generated import run_generated_gate
+from tasks.validate.generated import allowed_generators, run_generated_gate
 from tasks.validate.outcome import DataQualityError, Outcome
 
 
 @task(name="generated-rows-gate")
 def generated_gate(params: Params) -> Outcome:
     with GxRun() as gx_run:
-        # The targets must come from the backbone itself (DeSTA self-generation) unless overridden.
-        return run_generated_gate(params.validate_generated, backbone=params.model.llm,
-                                  prompt_pool=load_prompt_pool(params.generate.prompt_pool), audio_locator=params.model.audio_locator,
-                                  gx_run=gx_run)
+        # The targets must come from the backbone itself (DeSTA self-generation) unless params override it.
+        return run_generated_gate(params.validate_generated, generators=allowed_generators(params),
+                                  prompt_pool=load_prompt_pool(params.generate.prompt_pool),
+                                  audio_locator=params.model.audio_locator, gx_run=gx_run)
 
 
 @flow(name="validate_generated")

@@ -246,7 +246,7 @@ def run_corpus_gate(params: ValidateCorpusParams, label_sets: LabelSets, gx_run:
                                 label_sets=label_sets, gx_run=gx_run)
     rows = manifest.to_dict("records")
     write_rows(params.quarantine, outcome.quarantine_records(rows))
-    gx_run.publish(params.report)
+    gx_run.publish(params.report, outcome.banner_html(params.quarantine))
     if outcome.passed:
         # Typed per the contract: every clean row's values fit it (types_match_contract).
         write_manifest(conform(manifest.iloc[outcome.clean_positions].reset_index(drop=True)), params.clean)

@@ -13,13 +13,14 @@ from hypothesis import strategies as st
 
 from tasks.rows import dumps_rows, read_rows
 from tasks.validate.checks import GxRun
-from tasks.validate.generated import parse_lines, run_generated_gate, validate_rows
+from tasks.params import load_params
+from tasks.validate.generated import allowed_generators, parse_lines, run_generated_gate, validate_rows
 from tasks.validate.outcome import DataQualityError
 from tests.tasks.validate.gate_helpers import BACKBONE, LOCATOR, POOL, generated_params, generated_row, jsonl
 
 
-def run_gate(lines, gx_run, **params):
-    outcome, _ = validate_rows(lines, generated_params(**params), backbone=BACKBONE, prompt_pool=POOL,
+def run_gate(lines, gx_run, generators=(BACKBONE,), **params):
+    outcome, _ = validate_rows(lines, generated_params(**params), generators=generators, prompt_pool=POOL,
                                audio_locator=LOCATOR, gx_run=gx_run)
     return outcome
 
@@ -50,7 +51,7 @@ def test_each_broken_row_is_quarantined_under_exactly_its_checks(gx_run):
         (generated_row(9008, prompt_id="v0-unknown"), {"prompt_in_pool"}),
         (generated_row(9009, prompt="A prompt that is not the pool's text."), {"prompt_in_pool"}),
         (generated_row(9010, generator={"model": "someone/else", "foreign_override": False}),
-         {"generator_is_backbone"}),
+         {"generator_allowed"}),
         (generated_row(9011, messages=[user_without_locator]), {"audio_count_matches"}),
         (generated_row(9012, messages=[{**user_without_locator, "content": f"{LOCATOR}\n{POOL[0].text}",
                                         "audios": [{"audio": "../../secret.wav", "text": " "}]}]),
@@ -76,10 +77,30 @@ def test_each_broken_row_is_quarantined_under_exactly_its_checks(gx_run):
         outcome.raise_if_failed()
 
 
-def test_foreign_generator_is_accepted_only_with_the_override(gx_run):
-    foreign = {"model": "someone/else", "foreign_override": True}
-    outcome = run_gate(jsonl([generated_row(0, generator=foreign)]), gx_run)
-    assert outcome.passed and outcome.failures == {}
+def test_a_row_claiming_the_override_is_not_believed(gx_run):
+    foreign = {"model": "someone/else", "foreign_override": True}  # the row says it may; params say no
+    outcome = run_gate(jsonl([generated_row(0, generator=foreign), generated_row(1)]), gx_run)
+    assert quarantined_by_line(outcome) == {1: {"generator_allowed"}}
+    assert outcome.failures[0][0]["detail"] == (
+        "written by 'someone/else', not by " + repr(BACKBONE)
+        + " (params decide: generate.allow_foreign_generator, generate.generator)")
+
+
+def test_a_foreign_generator_passes_only_when_params_allow_it(gx_run):
+    rows = jsonl([generated_row(0, generator={"model": "someone/else"}), generated_row(1)])
+    assert run_gate(rows, gx_run, generators=[BACKBONE, "someone/else"]).failures == {}
+    assert run_gate(rows, gx_run, generators=None).failures == {}  # allowed, no generator named: any served model
+
+
+@pytest.mark.parametrize("generate, allowed", [
+    ({}, [BACKBONE]),
+    ({"generator": "someone/else", "allow_foreign_generator": True}, sorted([BACKBONE, "someone/else"])),
+    ({"allow_foreign_generator": True}, None),
+])
+def test_allowed_generators_come_from_params(generate, allowed):
+    params = load_params()
+    params = params.model_copy(update={"generate": params.generate.model_copy(update=generate)})
+    assert allowed_generators(params) == allowed
 
 
 def test_refusal_and_leak_details_name_the_phrases(gx_run):
@@ -118,7 +139,7 @@ def test_run_generated_gate_quarantines_bad_bytes_by_line_and_keeps_a_bom_line(t
     params = generated_params(rows=str(rows_file), clean=str(tmp_path / "clean.jsonl"),
                               quarantine=str(tmp_path / "quarantine.jsonl"), report=str(tmp_path / "report"))
     with GxRun() as gx_run:
-        outcome = run_generated_gate(params, backbone=BACKBONE, prompt_pool=POOL, audio_locator=LOCATOR,
+        outcome = run_generated_gate(params, generators=[BACKBONE], prompt_pool=POOL, audio_locator=LOCATOR,
                                      gx_run=gx_run)
     assert outcome.passed and outcome.total == 12
     records = [json.loads(line) for line in (tmp_path / "quarantine.jsonl").read_text().splitlines()]
@@ -147,7 +168,7 @@ def test_run_generated_gate_writes_clean_rows_with_the_rows_writer_and_keeps_the
                               quarantine=str(tmp_path / "out" / "quarantine.jsonl"),
                               report=str(tmp_path / "out" / "report"))
     with GxRun() as gx_run:
-        outcome = run_generated_gate(params, backbone=BACKBONE, prompt_pool=POOL, audio_locator=LOCATOR,
+        outcome = run_generated_gate(params, generators=[BACKBONE], prompt_pool=POOL, audio_locator=LOCATOR,
                                      gx_run=gx_run)
     assert outcome.passed and _sha256(rows_file) == before
     # The training input is written like every row file (one canonical line per row, atomically).
@@ -167,7 +188,7 @@ def test_run_generated_gate_stops_on_too_many_failures_without_clean_output(tmp_
     params = generated_params(rows=str(rows_file), clean=str(tmp_path / "clean.jsonl"),
                               quarantine=str(tmp_path / "quarantine.jsonl"), report=str(tmp_path / "report"))
     with GxRun() as gx_run:
-        outcome = run_generated_gate(params, backbone=BACKBONE, prompt_pool=POOL, audio_locator=LOCATOR,
+        outcome = run_generated_gate(params, generators=[BACKBONE], prompt_pool=POOL, audio_locator=LOCATOR,
                                      gx_run=gx_run)
     with pytest.raises(DataQualityError, match="response_not_empty .*4 rows, e.g. line=1, id=clip-0000"):
         outcome.raise_if_failed()
@@ -178,7 +199,7 @@ def test_run_generated_gate_stops_on_too_many_failures_without_clean_output(tmp_
 def test_missing_rows_file_names_the_stage_to_run(tmp_path):
     params = generated_params(rows=str(tmp_path / "absent.jsonl"))
     with pytest.raises(FileNotFoundError, match="run the generate stage"):
-        run_generated_gate(params, backbone=BACKBONE, prompt_pool=POOL, audio_locator=LOCATOR, gx_run=None)
+        run_generated_gate(params, generators=[BACKBONE], prompt_pool=POOL, audio_locator=LOCATOR, gx_run=None)
 
 
 # ------------------------------------------------------------------------------------ property-based
@@ -234,7 +255,7 @@ def holds_a_row(number: int, line: bytes) -> bool:
 @given(edits=st.lists(st.lists(line_edit, max_size=3), min_size=1, max_size=8))
 def test_random_row_corruption_never_crashes_and_never_loses_a_line(edits, gx_run):
     lines = [edited_line(number, row_edits) + b"\n" for number, row_edits in enumerate(edits)]
-    outcome, parsed = validate_rows(lines, generated_params(), backbone=BACKBONE, prompt_pool=POOL,
+    outcome, parsed = validate_rows(lines, generated_params(), generators=[BACKBONE], prompt_pool=POOL,
                                     audio_locator=LOCATOR, gx_run=gx_run)
     kept = [number for number, line in enumerate(lines, start=1) if holds_a_row(number, line)]
     assert parsed.numbers == kept and outcome.total == len(kept)
