@@ -59,6 +59,8 @@ class ModelParams(Section):
     # False (the reference): the Q-Former also reads the encoder states of the silence padding each clip up to
     # 30 s; True: those states are masked out (cached encoder states are then cropped to the clip).
     mask_padding_frames: bool = False
+    # Dropout inside the Q-Former while training (the reference's BERT default).
+    qformer_dropout: float = Field(0.1, ge=0.0, lt=1.0)
 
     @field_validator("tapped_layers")
     @classmethod
