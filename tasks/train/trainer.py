@@ -20,6 +20,19 @@ from model.modeling_desta25 import WEIGHTS_FILE
 from tasks.params import TrainParams
 
 
+class EpochSeededLengthSampler(LengthGroupedSampler):
+    """Rows grouped by length, in an order drawn from (seed, epoch) alone: a resumed run (whose RNG history
+    differs) replays the very epoch order an uninterrupted run saw. The Trainer calls set_epoch."""
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
+        self.seed = seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed + epoch)
+
+
 class DeSTATrainer(Trainer):
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         """A checkpoint (and the final model) is save_pretrained: trainable weights, config, processor."""
@@ -35,8 +48,8 @@ class DeSTATrainer(Trainer):
         if self.args.train_sampling_strategy != "group_by_length":
             return super()._get_train_sampler(train_dataset)
         dataset = train_dataset or self.train_dataset
-        return LengthGroupedSampler(
-            self.args.train_batch_size * self.args.gradient_accumulation_steps, lengths=dataset.lengths
+        return EpochSeededLengthSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps, dataset.lengths, self.args.data_seed
         )
 
 

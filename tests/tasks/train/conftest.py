@@ -53,16 +53,17 @@ def make_rows(audio_root: Path, clips_per_kind: int = 4, valid_per_kind: int = 2
     return rows
 
 
-def write_project(tmp_path: Path, base_dirs, rows=None, **train_overrides) -> Path:
+def write_project(tmp_path: Path, base_dirs, rows=None, model=None, **train_overrides) -> Path:
     """A params.yaml (smol preset, tiny base models) whose every path lies under tmp_path; returns its path."""
     llm_dir, whisper_dir = base_dirs
+    tmp_path.mkdir(parents=True, exist_ok=True)
     audio_root = tmp_path / "corpus"
     rows = make_rows(audio_root) if rows is None else rows
     rows_file = tmp_path / "clean.jsonl"
     rows_file.write_text("".join(json.dumps(row) + "\n" for row in rows))
     user = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     user["model"] = {"llm": llm_dir, "encoder": whisper_dir, "qformer_layers": 1, "num_queries": 4,
-                     "max_transcript_tokens": 8, "max_audio_windows": 2, "mask_padding_frames": True}
+                     "max_transcript_tokens": 8, "max_audio_windows": 2, "mask_padding_frames": True, **(model or {})}
     user["train"] = {
         **user["train"],
         "rows": str(rows_file), "audio_root": str(audio_root), "out": str(tmp_path / "model"),
