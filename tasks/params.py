@@ -63,8 +63,18 @@ class ModelParams(Section):
     # Audio longer than one 30 s Whisper window is split; this bounds the number of windows.
     max_audio_windows: int = Field(4, gt=0)
     dtype: Literal["float32", "bfloat16", "float16"]
+    # The reference keeps Whisper in float32 (outside bf16 autocast) whatever the LLM's dtype.
+    encoder_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
     lora: LoraParams = LoraParams()
+    # Text around each audio block in the prompt; the reference's released model uses <start_audio>/<end_audio>.
+    audio_start_marker: str = ""
+    audio_end_marker: str = ""
+    # False (the reference): the Q-Former also reads the encoder states of the silence padding each clip up to
+    # 30 s; True: those states are masked out (cached encoder states are then cropped to the clip).
+    mask_padding_frames: bool = False
+    # Dropout inside the Q-Former while training (the reference's BERT default).
+    qformer_dropout: float = Field(0.1, ge=0.0, lt=1.0)
 
     @field_validator("tapped_layers")
     @classmethod
@@ -271,6 +281,66 @@ class GenerateParams(Section):
         return endpoints
 
 
+# ------------------------------------------------------------------------------------------- training
+class TrainParams(Section):
+    rows: str
+    # Audio paths in the rows are relative to this folder (the corpus the gates checked).
+    audio_root: str
+    out: str
+    bad_rows: str
+    run_info: str
+    plots: str
+    # Checkpoints live outside DVC's outs, so a killed run resumes instead of starting over.
+    checkpoint_dir: str
+    seed: int
+    lr: float = Field(gt=0.0)
+    betas: tuple[float, float]
+    weight_decay: float = Field(ge=0.0)
+    lr_scheduler: Literal["cosine", "linear", "constant_with_warmup"] = "cosine"
+    warmup_steps: int = Field(ge=0)
+    max_grad_norm: float = Field(gt=0.0)
+    # Rows per process and step; the global batch is batch_size * gradient_accumulation_steps * processes.
+    batch_size: int = Field(gt=0)
+    gradient_accumulation_steps: int = Field(1, gt=0)
+    epochs: float = Field(gt=0.0)
+    # A step budget wins over epochs when set.
+    max_steps: int | None = Field(None, gt=0)
+    precision: Literal["fp32", "bf16"] = "fp32"
+    # Prompt (audio positions and transcript included) plus target, in tokens; longer targets are cut here.
+    max_train_tokens: int = Field(gt=0)
+    max_valid_tokens: int = Field(gt=0)
+    # Missing/unreadable audio, a prompt that fills the token cap, an empty response:
+    # `skip` leaves the row out and lists it in `bad_rows`; `fail` stops before training naming it.
+    on_bad_row: Literal["skip", "fail"] = "fail"
+    # Compute the frozen encoder's tapped states once per clip and reuse them every epoch.
+    encoder_cache: bool = True
+    # Batches of rows of similar length (less padding); the order stays seeded.
+    group_by_length: bool = True
+    logging_steps: int = Field(gt=0)
+    eval_steps: int | None = Field(None, gt=0)
+    save_steps: int = Field(gt=0)
+    save_total_limit: int = Field(2, gt=0)
+    eval_batch_size: int = Field(gt=0)
+    # Processes per node (> 1: the flow launches torchrun), nodes, and the rendezvous of a multi-node run.
+    processes: int = Field(1, gt=0)
+    nodes: int = Field(1, gt=0)
+    rdzv_endpoint: str | None = None
+    distributed: Literal["ddp", "fsdp"] = "ddp"
+    # MLflow: None uses MLFLOW_TRACKING_URI (the stack's server), else a local store under .work/mlflow.
+    tracking_uri: str | None = None
+    experiment: str = "destaflow-train"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TrainParams":
+        if not 0.0 <= self.betas[0] < 1.0 or not 0.0 <= self.betas[1] < 1.0:
+            raise ValueError("betas must both lie in [0, 1)")
+        if self.nodes > 1 and not self.rdzv_endpoint:
+            raise ValueError("nodes > 1 needs rdzv_endpoint (host:port of the rendezvous every node reaches)")
+        if self.save_steps % self.logging_steps:
+            raise ValueError("save_steps must be a multiple of logging_steps, so each checkpoint has its curve point")
+        return self
+
+
 # ------------------------------------------------------------------------------------------ top level
 class Params(Section):
     preset: str
@@ -280,6 +350,16 @@ class Params(Section):
     validate_corpus: ValidateCorpusParams
     generate: GenerateParams
     validate_generated: ValidateGeneratedParams
+    train: TrainParams
+
+    @model_validator(mode="after")
+    def _fsdp_needs_lora(self) -> "Params":
+        if self.train.distributed == "fsdp" and not self.model.lora.enabled:
+            raise ValueError(
+                "train.distributed=fsdp shards trainable weights, worth it only with LoRA: set model.lora.enabled: "
+                "true or use train.distributed: ddp"
+            )
+        return self
 
     @model_validator(mode="after")
     def _corpus_passes_its_gate(self) -> "Params":
