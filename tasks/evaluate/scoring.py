@@ -47,8 +47,8 @@ def strip_answer_prefix(output: str, prefix: str) -> str:
 
 # ----------------------------------------------------------------------------------- Dynamic-SUPERB
 def normalise_label(text: str) -> str:
-    """Lowercase, punctuation dropped, whitespace collapsed: 'Happy.' == ' happy' (classification tasks)."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    """Lowercase, punctuation and underscores to spaces, whitespace collapsed: 'Happy.' == ' happy'."""
+    return " ".join(re.sub(r"[\W_]+", " ", text.lower()).split())
 
 
 def exact_match(label: str, prediction: str) -> bool:
@@ -61,7 +61,7 @@ OPTION_LETTER = re.compile(r"^\(([a-z])\)\s*(.*)$", re.IGNORECASE)
 _LETTER_PATTERNS = (
     r"answer(?: is|:)\s*(?:option\s*)?[\"'*(]*([a-d])\b",
     r"\boption\s*[\"'*(]*([a-d])\b",
-    r"^\s*[\"'*(]*([a-d])(?:[).:,\s]|$)",
+    r"^\s*[\"'*(]*([a-d])(?:[).:,]|$)",
     r"\(([a-d])\)",
 )
 
@@ -89,16 +89,16 @@ def voicebench_mc_correct(reference: str, response: str, rng: random.Random) -> 
 
 def lettered_option_match(answer: str, response: str, instruction: str) -> bool:
     """SAKURA's judging criterion as a rule: the reply picks exactly one of the '(a) ... (d) ...' options of the
-    instruction (by its letter or its text) and that option is the answer."""
-    options = dict(re.findall(r"\(([a-d])\)\s*(.*?)\s*(?=\([a-d]\)|$)", instruction, flags=re.IGNORECASE))
-    options = {letter.lower(): text.strip(" .?") for letter, text in options.items()}
-    chosen = {letter for letter, text in options.items() if text and mmau_match(text, response, list(options.values()))}
-    letter = answer_letter(response, "".join(options))
-    if letter is not None and not chosen:
-        chosen = {letter.lower()}
+    instruction (by naming its text, else by its letter) and that option is the answer."""
+    found = re.findall(r"\(([a-d])\)\s*(.*?)\s*(?=\([a-d]\)|$)", instruction, flags=re.IGNORECASE)
+    options = {letter.lower(): word_set(text) for letter, text in found}
+    replied = word_set(response)
+    picked = {letter for letter, words in options.items() if words and words <= replied}
+    if not picked and (letter := answer_letter(response, "".join(options))) is not None:
+        picked = {letter.lower()}
     gold = OPTION_LETTER.match(answer.strip())
-    gold_letter = gold.group(1).lower() if gold else next((k for k, v in options.items() if v == answer.strip()), None)
-    return len(chosen) == 1 and chosen == {gold_letter}
+    gold_letter = gold.group(1).lower() if gold else None
+    return len(picked) == 1 and picked == {gold_letter}
 
 
 # ------------------------------------------------------------------------------------- VoiceBench
