@@ -13,7 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from tasks.generate.rows import dumps_rows, parse_rows, write_atomic
+from tasks.rows import dumps_rows, parse_rows, write_atomic
 
 SHARD_GLOB = "shard-*.jsonl"
 
