@@ -35,7 +35,7 @@ class Item:
 def read_text(url: str) -> str:
     fs, path = filesystem(url)
     if not fs.exists(path):
-        raise BenchmarkFormatError(f"{url}: file not found; set the suite's data path to the benchmark file")
+        raise BenchmarkFormatError(f"{url}: file not found")
     with fs.open(path, "r", encoding="utf-8") as handle:
         return handle.read()
 

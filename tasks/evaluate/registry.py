@@ -10,6 +10,7 @@ lm-evaluation-harness tasks.
     decoding: {max_new_tokens: 512, do_sample: false}
     metrics: [accuracy]             # what summarize() reports; primary_metric is the headline
     primary_metric: accuracy
+    four_conditions: false          # true: untrained / text_only / mismatched / trained on the same items
     options: {}                     # adapter-specific settings (refusal phrases, judge, seeds)
 
 params.yaml's `evaluate.suites.<name>` may override data, audio_root and decoding.
@@ -62,6 +63,9 @@ class Suite(Strict):
     decoding: Decoding = Decoding()
     metrics: list[str] = Field(min_length=1)
     primary_metric: str
+    # Run the four comparison conditions on this suite (else only the trained model, plus the adapter's own
+    # reference condition such as Speech-IFEval's text backbone).
+    four_conditions: bool = False
     options: dict[str, Any] = {}
 
     @property

@@ -8,15 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tasks.evaluate.adapters.base import BACKBONE_TEXT
 from tasks.evaluate.conditions import (CONDITIONS, identity_feed, mismatched_items, text_only_feed,
                                        untrained_like)
 from tasks.evaluate.inference import Answerer, as_text, record_prompt
 from tasks.evaluate.items import Item
 from tasks.evaluate.registry import Suite
 from tasks.progress import Progress
-
-# Speech-IFEval's reference system: the backbone answering with the clip's text description in place of it.
-BACKBONE_TEXT = "backbone_text"
 
 
 @dataclass
@@ -94,6 +92,12 @@ def run_condition(suite: Suite, items: Sequence[Item], model, condition: str, se
 def load_items(suite: Suite, settings: RunSettings) -> list[Item]:
     items = suite.adapter_instance.read(suite.data)
     return items[: settings.max_items] if settings.max_items is not None else items
+
+
+def suite_conditions(suite: Suite, conditions: Sequence[str]) -> list[str]:
+    """The four conditions where the suite asks for them, else the trained model; plus the benchmark's own."""
+    chosen = list(conditions) if suite.four_conditions else ["trained"]
+    return chosen + list(suite.adapter_instance.reference_conditions)
 
 
 def run_suite(suite: Suite, model, conditions: Sequence[str], settings: RunSettings) -> dict[str, ConditionResult]:

@@ -12,6 +12,8 @@ from tasks.evaluate.prompts import conversation
 
 # Per-item record keys every adapter fills (the runner adds condition, prompt, output, audio mode, transcript).
 PREDICTION, SCORE = "prediction", "score"
+# Speech-IFEval's reference system: the backbone answering with the clip's text description in its place.
+BACKBONE_TEXT = "backbone_text"
 
 
 def percent(correct: float, total: int) -> float:
@@ -42,6 +44,8 @@ class Adapter:
     name = ""
     # Group keys tabulated by summarize(), each with the order its table starts with.
     group_order: dict[str, Sequence[str]] = {}
+    # Conditions the benchmark itself compares against (beside the trained model).
+    reference_conditions: tuple[str, ...] = ()
 
     def __init__(self, suite):
         self.suite = suite
@@ -71,7 +75,7 @@ class Adapter:
             prediction = self.parse(item, output)
         scored = {} if prediction is None else self.score(item, prediction)
         return {"id": item.id, "groups": item.groups, "kind": item.kind, "output": output,
-                PREDICTION: prediction, **scored}
+                PREDICTION: prediction, SCORE: None, **scored}
 
     def summarize(self, records: Sequence[dict]) -> dict[str, Any]:
         scored = [r for r in records if r.get(PREDICTION) is not None]

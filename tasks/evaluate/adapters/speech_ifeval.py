@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tasks.evaluate.adapters.base import PREDICTION, SCORE, Adapter, register
+from tasks.evaluate.adapters.base import BACKBONE_TEXT, PREDICTION, SCORE, Adapter, register
 from tasks.evaluate.ifeval import UnknownInstruction, follow_list, forgetting_rate, instruction_rate
 from tasks.evaluate.items import BenchmarkFormatError, Item, read_jsonl, require
 from tasks.storage import filesystem, join
@@ -27,6 +27,7 @@ FIELDS = {"audio_filepath": str, "instruction": str}
 @register
 class SpeechIFEval(Adapter):
     name = "speech_ifeval"
+    reference_conditions = (BACKBONE_TEXT,)
 
     def audio_root(self) -> str:
         return self.suite.audio_root or join(self.suite.data, "audios")

@@ -42,3 +42,31 @@ def trained_dir(tiny_model, tmp_path) -> Path:
     return directory
 
 
+
+
+@pytest.fixture
+def embedded_corpus(tmp_path) -> Path:
+    """A manifest with a test split of tone clips: two speech, two sound, two music (one sound clip missing)."""
+    from tasks.manifest import to_frame, write_manifest
+
+    clips = [
+        ("s1", "speech", {"gender": "female", "pitch": "high", "speed": "slow", "volume": "loud"}, "hello there"),
+        ("s2", "speech", {"gender": "male", "pitch": "low", "speed": "fast", "volume": "quiet",
+                          "accent": "Scottish English"}, "good morning"),
+        ("n1", "sound", {"category": "cat meowing"}, ""),
+        ("n2", "sound", {"category": "beeps"}, ""),
+        ("m1", "music", {"pattern": "chord", "chord": "C major"}, ""),
+        ("m2", "music", {"pattern": "arpeggio"}, ""),
+    ]
+    rows = []
+    for index, (clip_id, kind, attributes, transcript) in enumerate(clips):
+        path = f"audio/{clip_id}.wav"
+        if clip_id != "n2":
+            write_tone(tmp_path / "corpus" / path, 1.0, 200.0 + 50 * index)
+        rows.append({"id": clip_id, "path": path, "source": "fixture", "kind": kind, "duration_s": 1.0,
+                     "sample_rate": 16000, "transcript": transcript, "attributes": attributes,
+                     "split": "test", "license": "CC0"})
+    rows.append({**rows[0], "id": "t1", "split": "train"})
+    manifest = tmp_path / "corpus" / "clean.parquet"
+    write_manifest(to_frame(rows), str(manifest))
+    return manifest
