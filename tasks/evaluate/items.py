@@ -4,7 +4,7 @@ file and line, and the per-item record the runner writes (prompt, output, parsed
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +85,16 @@ def json_array_positions(text: str) -> list[int]:
             return lines
         lines.append(text.count("\n", 0, index) + 1)
         _, index = decoder.raw_decode(text, index)
+
+
+def named_files(url: str, names: Iterable[str], layout: str) -> list[tuple[str, str]]:
+    """(name, file URL) for each `layout.format(name)` that exists under the folder `url`; none is an error
+    naming the layout the benchmark's release uses."""
+    fs, path = filesystem(url)
+    found = [(name, join(url, layout.format(name))) for name in names if fs.exists(join(path, layout.format(name)))]
+    if not found:
+        raise BenchmarkFormatError(f"{url}: none of {layout.format('<name>')} for the names {sorted(names)}")
+    return found
 
 
 def audio_url(root: str, path: str) -> str:

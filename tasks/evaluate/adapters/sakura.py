@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tasks.evaluate.adapters.base import PREDICTION, SCORE, Adapter, register
-from tasks.evaluate.items import BenchmarkFormatError, Item, read_json, require
-from tasks.storage import filesystem, join
+from tasks.evaluate.items import BenchmarkFormatError, Item, named_files, read_json, require
 from tasks.evaluate.scoring import lettered_option_match
 
 TRACKS = ("Animal", "Emotion", "Gender", "Language")
@@ -27,12 +26,7 @@ def metadata_files(url: str) -> list[tuple[str, str]]:
     """(track, metadata.json URL): the url itself when it is one file, else every track folder under it."""
     if url.endswith(".json"):
         return [(url.rstrip("/").split("/")[-2], url)]
-    fs, path = filesystem(url)
-    found = [(track, join(url, track, "metadata.json")) for track in TRACKS
-             if fs.exists(join(path, track, "metadata.json"))]
-    if not found:
-        raise BenchmarkFormatError(f"{url}: no <track>/metadata.json for any of {TRACKS}; point data at SAKURA's data/")
-    return found
+    return named_files(url, TRACKS, "{}/metadata.json")
 
 
 @register

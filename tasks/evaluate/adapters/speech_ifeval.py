@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from tasks.evaluate.adapters.base import BACKBONE_TEXT, PREDICTION, SCORE, Adapter, register
 from tasks.evaluate.ifeval import UnknownInstruction, follow_list, forgetting_rate, instruction_rate
-from tasks.evaluate.items import BenchmarkFormatError, Item, read_jsonl, require
-from tasks.storage import filesystem, join
+from tasks.evaluate.items import BenchmarkFormatError, Item, named_files, read_jsonl, require
+from tasks.storage import join
 
 TASK_TYPES = ("closed_ended_questions", "creative_writing", "chain-of-thought")
 RULE_TYPES = TASK_TYPES[:2]
@@ -35,12 +35,7 @@ class SpeechIFEval(Adapter):
     def _files(self, url: str) -> list[tuple[str, str]]:
         if url.endswith(".jsonl"):
             return [(url.rsplit("/", 1)[-1].removesuffix(".jsonl"), url)]
-        fs, path = filesystem(url)
-        found = [(t, join(url, "eval_data", f"{t}.jsonl")) for t in TASK_TYPES
-                 if fs.exists(join(path, "eval_data", f"{t}.jsonl"))]
-        if not found:
-            raise BenchmarkFormatError(f"{url}: no eval_data/<task type>.jsonl ({', '.join(TASK_TYPES)})")
-        return found
+        return named_files(url, TASK_TYPES, "eval_data/{}.jsonl")
 
     def _items(self, url: str, with_response: bool = False) -> list[Item]:
         items = []

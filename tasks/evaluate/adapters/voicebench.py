@@ -19,10 +19,9 @@ from pathlib import PurePosixPath
 
 from tasks.evaluate.adapters.base import PREDICTION, SCORE, Adapter, percent, register
 from tasks.evaluate.ifeval import follow_list, instruction_rate
-from tasks.evaluate.items import BenchmarkFormatError, Item, read_jsonl, require
+from tasks.evaluate.items import BenchmarkFormatError, Item, named_files, read_jsonl, require
 from tasks.evaluate.judge import CORRECTNESS_PROMPT, RATING_PROMPT, JudgeError
 from tasks.evaluate.scoring import is_refusal, judge_rating, voicebench_mc_correct
-from tasks.storage import filesystem, join
 
 KINDS = ("mcq", "ifeval", "harm", "open", "qa")
 
@@ -43,11 +42,7 @@ class VoiceBench(Adapter):
     def _files(self, url: str) -> list[tuple[str, str]]:
         if url.endswith(".jsonl"):
             return [(PurePosixPath(url).stem, url)]
-        fs, path = filesystem(url)
-        found = [(s, join(url, f"{s}.jsonl")) for s in self.evaluators if fs.exists(join(path, f"{s}.jsonl"))]
-        if not found:
-            raise BenchmarkFormatError(f"{url}: no <subset>.jsonl for any of {sorted(self.evaluators)}")
-        return found
+        return named_files(url, self.evaluators, "{}.jsonl")
 
     def _items(self, url: str, with_response: bool = False) -> list[Item]:
         items = []
