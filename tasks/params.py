@@ -341,6 +341,69 @@ class TrainParams(Section):
         return self
 
 
+# ----------------------------------------------------------------------------------------- evaluation
+class SuiteParams(Section):
+    """Where one registered suite's official files are (local or s3://), and per-suite overrides."""
+
+    data: str | None = None
+    audio_root: str | None = None
+    max_new_tokens: int | None = Field(None, gt=0)
+
+
+class JudgeParams(Section):
+    # An OpenAI-compatible base URL (a vLLM server, a hosted model); null: the local backbone LLM judges.
+    endpoint: str | None = None
+    model: str | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, endpoint: str | None) -> str | None:
+        if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+            raise ValueError(f"{endpoint!r} must be an http(s):// base URL of an OpenAI-compatible server")
+        return endpoint
+
+
+class ForgettingParams(Section):
+    max_new_tokens: int = Field(128, gt=0)
+    # With LoRA on: the largest IF-rate drop (points) of the LALM without audio against its backbone that passes.
+    max_if_rate_drop: float = Field(10.0, ge=0.0)
+
+
+class EvaluateParams(Section):
+    model: str
+    train_run: str
+    out: str
+    plots: str
+    # Registered suites (tasks/evaluate/suites/) to run, each with its data location.
+    suites: dict[str, SuiteParams]
+    primary: str
+    conditions: list[Literal["untrained", "text_only", "mismatched", "trained"]] = Field(min_length=1)
+    batch_size: int = Field(8, gt=0)
+    # Clips over 30 s: `reference` = first 30 s only (one window, as the reference); `windows` = ours.
+    long_audio: Literal["reference", "windows"] = "reference"
+    vad: bool = True
+    seed: int
+    # At most this many items per suite (null: all).
+    max_items: int | None = Field(None, gt=0)
+    judge: JudgeParams = JudgeParams()
+    forgetting: ForgettingParams = ForgettingParams()
+
+    @model_validator(mode="after")
+    def _suites_known(self) -> "EvaluateParams":
+        from tasks.evaluate.registry import available_suites, load_suite
+
+        for name, suite in self.suites.items():
+            if name not in available_suites():
+                raise ValueError(f"suites.{name}: not a registered suite; registered: {available_suites()}")
+            if suite.data is None and load_suite(name).data is None:
+                raise ValueError(f"suites.{name}.data: the suite ships no data; give the path of its official files")
+        if self.primary not in self.suites:
+            raise ValueError(f"primary {self.primary!r} must be one of the suites run: {sorted(self.suites)}")
+        if "mismatched" in self.conditions and "trained" not in self.conditions:
+            raise ValueError("conditions: mismatched is compared with trained; list trained too")
+        return self
+
+
 # ------------------------------------------------------------------------------------------ top level
 class Params(Section):
     preset: str
@@ -351,6 +414,7 @@ class Params(Section):
     generate: GenerateParams
     validate_generated: ValidateGeneratedParams
     train: TrainParams
+    evaluate: EvaluateParams
 
     @model_validator(mode="after")
     def _fsdp_needs_lora(self) -> "Params":
