@@ -243,6 +243,45 @@ class GenerateParams(Section):
         return endpoints
 
 
+# ------------------------------------------------------------------------------------------- register
+class PrimaryMetricParams(Section):
+    """The metric the champion gate compares: suites[suite].conditions[condition][metric] of metrics/evaluate.json."""
+
+    suite: str = "embedded"
+    metric: str = "accuracy"
+    condition: str = "trained"
+    # False for error rates (WER): lower wins.
+    greater_is_better: bool = True
+
+
+class RegisterParams(Section):
+    # Stage inputs (INTERFACES.md): the trained model, its MLflow run, the evaluation metrics.
+    model: str = "data/train/model"
+    train_run: str = "data/train/run.json"
+    evaluation: str = "metrics/evaluate.json"
+    evaluate_run: str = "data/evaluate/run.json"
+    # Provenance only: the rows the model was trained on name their generator and its sampling.
+    rows: str = "data/generated/clean.jsonl"
+    # `{preset}` is replaced by the preset's name: destaflow-smol, destaflow-desta25.
+    model_name: str = Field("destaflow-{preset}", pattern=r"^[A-Za-z0-9_.{}-]+$")
+    primary: PrimaryMetricParams = PrimaryMetricParams()
+    # The challenger must beat the champion's primary metric by more than this (same suite version).
+    margin: float = Field(0.01, ge=0.0)
+    # Served clips: a request's audio path must resolve (links followed) inside this folder.
+    audio_root: str = "data/corpus"
+    # Tokens the served model writes per answer unless a request asks otherwise.
+    max_new_tokens: int = Field(128, gt=0)
+
+    @field_validator("model_name")
+    @classmethod
+    def _known_fields(cls, template: str) -> str:
+        try:
+            template.format(preset="smol")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"only {{preset}} may be substituted ({error})") from None
+        return template
+
+
 # ------------------------------------------------------------------------------------------ top level
 class Params(Section):
     preset: str
@@ -251,6 +290,9 @@ class Params(Section):
     validate_corpus: ValidateCorpusParams
     generate: GenerateParams
     validate_generated: ValidateGeneratedParams
+    # Key `register` in params.yaml; the attribute is `registry` because pydantic models already have a
+    # `register` (ABCMeta's).
+    registry: RegisterParams = Field(RegisterParams(), alias="register")
 
     @model_validator(mode="after")
     def _self_generation(self) -> "Params":
@@ -262,6 +304,11 @@ class Params(Section):
                 "or set generate.allow_foreign_generator: true to override (the override is recorded)"
             )
         return self
+
+    @property
+    def registered_model_name(self) -> str:
+        """The registry name of this preset's models (register.model_name with the preset filled in)."""
+        return self.registry.model_name.format(preset=self.preset)
 
     @property
     def generator_llm(self) -> str:
