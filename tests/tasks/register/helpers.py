@@ -12,7 +12,7 @@ import yaml
 from tasks.params import REPO_ROOT
 
 QUESTION = "What does the speaker say?"
-SPOKEN = "please call stella"
+SPOKEN = "good morning, how are you"
 
 
 def save_untrained_model(directory: Path, seed: int = 0) -> Path:
@@ -39,7 +39,7 @@ def perturbed_copy(model_dir: Path, target: Path, scale: float) -> Path:
     return target
 
 
-def write_clip(audio_root: Path, name: str = "audio/speech/stella.wav", text: str = SPOKEN) -> str:
+def write_clip(audio_root: Path, name: str = "audio/speech/morning.wav", text: str = SPOKEN) -> str:
     path = audio_root / name
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["espeak-ng", "-w", str(path), text], check=True)
@@ -71,7 +71,7 @@ def evaluation(accuracy: float, forgetting_passed: bool = True, version: str = "
 class Workspace:
     """Stage inputs under one folder and a params.yaml pointing at them (absolute paths)."""
 
-    def __init__(self, root: Path, model_dir: Path):
+    def __init__(self, root: Path, model_dir: Path, model_name: str = "destaflow-{preset}"):
         self.root = root
         self.audio_root = root / "corpus"
         self.audio = write_clip(self.audio_root)
@@ -82,7 +82,8 @@ class Workspace:
         data = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
         data["register"].update(model=str(model_dir), train_run=str(root / "run.json"),
                                 evaluation=str(root / "evaluate.json"), evaluate_run=str(root / "evaluate_run.json"),
-                                rows=str(self.rows), audio_root=str(self.audio_root))
+                                rows=str(self.rows), audio_root=str(self.audio_root),
+                                model_name=model_name)
         self.params.write_text(yaml.safe_dump(data))
 
     def new_training_run(self, evaluate: dict) -> str:

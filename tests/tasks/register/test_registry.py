@@ -10,27 +10,9 @@ import pytest
 from tasks.params import load_params
 from tasks.register.gate import RegisterError
 from tasks.register.registry import CHALLENGER, CHAMPION, client, register, rollback
-from tests.tasks.register.helpers import Workspace, evaluation, perturbed_copy, save_untrained_model
+from tests.tasks.register.helpers import Workspace, evaluation
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def model_dirs(tmp_path_factory):
-    """Two distinct sets of connector weights for the same base models."""
-    root = tmp_path_factory.mktemp("models")
-    first = save_untrained_model(root / "first")
-    return [first, perturbed_copy(first, root / "second", scale=0.5)]
-
-
-@pytest.fixture
-def tracking(mlflow_server, monkeypatch):
-    for key, value in mlflow_server.env.items():
-        monkeypatch.setenv(key, value)
-    import mlflow
-
-    mlflow.set_tracking_uri(mlflow_server.url)
-    return mlflow_server
 
 
 def aliases(name):
@@ -38,7 +20,7 @@ def aliases(name):
 
 
 def test_gate_promotes_refuses_and_rolls_back(tracking, tmp_path, model_dirs, monkeypatch):
-    workspace = Workspace(tmp_path, model_dirs[0])
+    workspace = Workspace(tmp_path, model_dirs[0], model_name="gate-test-{preset}")
     params = load_params(workspace.params)
     name = params.registered_model_name
 
@@ -52,7 +34,7 @@ def test_gate_promotes_refuses_and_rolls_back(tracking, tmp_path, model_dirs, mo
     assert (again.version, again.reused) == ("1", True)
 
     (tmp_path / "ws2").mkdir()
-    ws2 = Workspace(tmp_path / "ws2", model_dirs[1])
+    ws2 = Workspace(tmp_path / "ws2", model_dirs[1], model_name="gate-test-{preset}")
     ws2.new_training_run(evaluation(0.505))  # better, but not by the 0.01 margin
     worse = register(load_params(ws2.params))
     assert (worse.version, worse.promoted, worse.champion_version) == ("2", False, "1")
@@ -72,7 +54,7 @@ def test_gate_promotes_refuses_and_rolls_back(tracking, tmp_path, model_dirs, mo
 
 
 def test_version_carries_provenance_and_artifacts(tracking, tmp_path, model_dirs):
-    workspace = Workspace(tmp_path, model_dirs[0])
+    workspace = Workspace(tmp_path, model_dirs[0], model_name="provenance-test-{preset}")
     params = load_params(workspace.params)
     run_id = workspace.new_training_run(evaluation(0.5))
     version = client().get_model_version(params.registered_model_name, register(params).version)
