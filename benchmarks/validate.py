@@ -22,9 +22,9 @@ import pandas as pd
 import soundfile as sf
 
 from tasks.corpus.labels import LABEL_SETS
-from tasks.generate.rows import write_rows
 from tasks.manifest import COLUMNS
 from tasks.params import load_params
+from tasks.rows import write_rows
 from tasks.validate.audio import AudioProbe, probe_files
 from tasks.validate.checks import GxRun
 from tasks.validate.corpus import manifest_checks, manifest_frame

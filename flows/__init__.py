@@ -15,10 +15,16 @@ import sys
 from pathlib import Path
 
 from tasks.params import ParamsError, load_params
+from tasks.storage import OutputWriteError, write_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("PREFECT_HOME", str(REPO_ROOT / ".work" / "prefect"))
+PREFECT_HOME = Path(os.environ.setdefault("PREFECT_HOME", str(REPO_ROOT / ".work" / "prefect"))).expanduser()
+# Prefect creates only the last folder of its home; in a fresh clone .work/ does not exist yet, and its
+# temporary API server then cannot open its database ("Timed out ... ephemeral Prefect API server").
+PREFECT_HOME.mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The temporary API server needs more than Prefect's 20 s to start on a busy 2-core machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 def publish_stage(metrics: dict, metrics_path: str, summary: str, artifact_key: str, description: str) -> None:
@@ -26,9 +32,7 @@ def publish_stage(metrics: dict, metrics_path: str, summary: str, artifact_key: 
     # Imported here: Prefect is slow to import and the package is imported by flows' argument parsing too.
     from prefect.artifacts import create_markdown_artifact
 
-    path = Path(metrics_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    write_text(metrics_path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     create_markdown_artifact(summary, key=artifact_key, description=description)
     print(summary)
 
@@ -37,8 +41,8 @@ def run_stage(stage_flow, description: str, argv: list[str] | None = None,
               expected_errors: tuple[type[Exception], ...] = ()) -> int:
     """The command line of a stage flow: `--params`, `--metrics` (default metrics/<flow name>.json).
 
-    An expected error (bad data, a refused setting) ends the stage with its message and exit code 1 instead
-    of a traceback; what the stage wrote before it stays in place.
+    An expected error (bad data, a refused setting, an output that cannot be written) ends the stage with its
+    message and exit code 1 instead of a traceback; what the stage wrote before it stays in place.
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--params", default="params.yaml")
@@ -55,7 +59,7 @@ def run_stage(stage_flow, description: str, argv: list[str] | None = None,
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         stage_flow(args.params, args.metrics)
-    except expected_errors as error:
+    except (OutputWriteError, *expected_errors) as error:
         print(error, file=sys.stderr)
         return 1
     return 0

@@ -20,7 +20,7 @@ import json
 
 import pandas as pd
 
-from tasks.storage import filesystem
+from tasks.storage import atomic_write, filesystem
 
 COLUMNS: dict[str, str] = {
     "id": "string",
@@ -56,8 +56,7 @@ def to_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def write_manifest(frame: pd.DataFrame, url: str) -> None:
-    fs, path = filesystem(url)
-    with fs.open(path, "wb") as handle:
+    with atomic_write(url, "wb") as handle:
         frame.to_parquet(handle, index=False)
 
 

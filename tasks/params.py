@@ -1,8 +1,9 @@
 """params.yaml -> typed, validated config objects (one class per section).
 
 The preset file `presets/<preset>.yaml` is read first and `params.yaml` is merged over it, so the
-user's file always wins. Unknown keys, wrong types and contradictory settings raise `ParamsError`
-naming the dotted key and the reason, before any model or server starts.
+user's file always wins. Unknown keys, duplicate keys, wrong types (strict: `true` is no number, "8" no
+integer) and contradictory settings, within a section or across sections, raise `ParamsError` naming
+the dotted key and the reason, before any model or server starts.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ class ParamsError(ValueError):
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: YAML already gives typed values, so a coercion (true -> 1, "8" -> 8) only hides a mistake.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Contradiction(ValueError):
+    """Two settings that cannot both hold; `key` is the dotted key reported (the one to change)."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(message)
 
 
 # ---------------------------------------------------------------------------------------------- model
@@ -154,6 +164,14 @@ class ValidateCorpusParams(Section):
     max_failed_fraction: float = Field(ge=0.0, le=1.0)
     probe_workers: int = Field(8, gt=0)
     split_bounds: dict[Literal["train", "valid", "test"], tuple[float, float]]
+
+    @field_validator("split_bounds", mode="before")
+    @classmethod
+    def _pairs_as_tuples(cls, bounds: Any) -> Any:
+        """YAML has no tuples: a [low, high] list is the pair (its items are still checked strictly)."""
+        if isinstance(bounds, dict):
+            return {split: tuple(pair) if isinstance(pair, list) else pair for split, pair in bounds.items()}
+        return bounds
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "ValidateCorpusParams":
@@ -295,14 +313,28 @@ class Params(Section):
     registry: RegisterParams = Field(RegisterParams(), alias="register")
 
     @model_validator(mode="after")
+    def _corpus_passes_its_gate(self) -> "Params":
+        """What the corpus stage writes must be what its gate accepts, or every clip would be quarantined."""
+        corpus, gate = self.corpus, self.validate_corpus
+        if corpus.sample_rate != gate.sample_rate:
+            raise Contradiction("validate_corpus.sample_rate", (
+                f"{gate.sample_rate} Hz, but the corpus stage writes corpus.sample_rate={corpus.sample_rate} Hz; "
+                "set both to the same rate"))
+        if not gate.min_duration_s < corpus.max_duration_s <= gate.max_duration_s:
+            raise Contradiction("corpus.max_duration_s", (
+                f"{corpus.max_duration_s:g} s clips may be written, but the gate accepts durations in "
+                f"[validate_corpus.min_duration_s={gate.min_duration_s:g}, validate_corpus.max_duration_s="
+                f"{gate.max_duration_s:g}]; keep corpus.max_duration_s inside the gate's bounds"))
+        return self
+
+    @model_validator(mode="after")
     def _self_generation(self) -> "Params":
         foreign = self.generate.generator not in (None, self.model.llm)
         if foreign and not self.generate.allow_foreign_generator:
-            raise ValueError(
-                f"generate.generator={self.generate.generator!r} is not the backbone model.llm="
-                f"{self.model.llm!r}; DeSTA self-generation needs the same LLM. Remove generate.generator, "
-                "or set generate.allow_foreign_generator: true to override (the override is recorded)"
-            )
+            raise Contradiction("generate.generator", (
+                f"generate.generator={self.generate.generator!r} is not the backbone model.llm={self.model.llm!r}; DeSTA "
+                "self-generation needs the same LLM. Remove generate.generator, or set "
+                "generate.allow_foreign_generator: true to override (the override is recorded)"))
         return self
 
     @property
@@ -326,9 +358,25 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (line {line}; first given on line {first_line[key]}); "
+                    "keep one of them", key_node.start_mark)
+            first_line[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
     except yaml.YAMLError as error:
@@ -341,6 +389,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def _format_errors(path: Path, error: ValidationError) -> str:
     lines = [f"{path}: {error.error_count()} invalid setting(s):"]
     for item in error.errors():
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, Contradiction):
+            lines.append(f"  {cause.key}: {cause}")
+            continue
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
         lines.append(f"  {key}: {item['msg']} (got {item.get('input')!r})")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Test-wide settings: offline, one CPU thread, GPU tests skipped without CUDA."""
+"""Test-wide settings: offline, one CPU thread, GPU tests skipped without CUDA, real-server fixtures."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ for key, value in {
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+
+# Real-server fixtures (s3_server, s3_env, mlflow_server, prefect_server), for every test directory.
+pytest_plugins = ["tests.servers"]
 
 # Two shared cores: one thread per process was 3-5x faster than two fighting (OFFLINE.md).
 torch.set_num_threads(1)

@@ -18,6 +18,7 @@ import math  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
 import great_expectations as gx  # noqa: E402
@@ -29,7 +30,7 @@ from great_expectations.data_context.types.base import (  # noqa: E402
 )
 from great_expectations.expectations import Expectation  # noqa: E402
 
-from tasks.storage import filesystem, is_remote  # noqa: E402
+from tasks.storage import replace_dir  # noqa: E402
 
 SITE_NAME = "report"
 
@@ -109,13 +110,7 @@ class GxRun:
     def publish(self, report_url: str) -> None:
         """Build this run's data docs (every validation so far) and replace the report folder with them."""
         self.context.build_data_docs(site_names=[SITE_NAME])
-        fs, path = filesystem(report_url)
-        if fs.exists(path):
-            fs.rm(path, recursive=True)
-        if is_remote(report_url):
-            fs.put(self._docs_dir.rstrip("/") + "/", path, recursive=True)
-        else:
-            shutil.copytree(self._docs_dir, path)
+        replace_dir(Path(self._docs_dir), report_url)
 
     def close(self) -> None:
         shutil.rmtree(self._docs_dir, ignore_errors=True)

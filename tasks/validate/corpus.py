@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from great_expectations.expectations.row_conditions import Column
 
-from tasks.generate.rows import write_rows
 from tasks.manifest import COLUMNS, KINDS, SPLITS, read_manifest, write_manifest
 from tasks.params import ValidateCorpusParams
+from tasks.rows import write_rows
 from tasks.validate.audio import AudioProbe, path_problem, probe_files
 from tasks.validate.checks import Check, GxRun
 from tasks.validate.outcome import Outcome, decide

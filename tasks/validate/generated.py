@@ -1,9 +1,9 @@
-"""The target gate: a GX suite over the generated rows (JSONL; contract in tasks/generate/rows.py).
+"""The target gate: a GX suite over the generated rows (JSONL; contract and schema in tasks/rows.py).
 
 Every non-blank line is one input row, including lines that do not parse: they stay in the frame
 with a parse error (and nulls elsewhere, which the other rules skip), so GX reports them too and
 nothing is lost. Derived columns carry what a rule needs from the nested row (locator and audio
-counts, the generator model, a JSON-schema finding). Clean rows are written as their original lines.
+counts, the generator model, a JSON-schema finding). Clean rows go through the rows writer, like every row file.
 """
 
 from __future__ import annotations
@@ -16,56 +16,15 @@ from typing import Any, Iterable, Protocol
 import great_expectations.expectations as gxe
 import pandas as pd
 from great_expectations.expectations.row_conditions import Column
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 
-from tasks.generate.rows import phrase_pattern, write_rows
-from tasks.manifest import KINDS, SPLITS
 from tasks.params import ValidateGeneratedParams
+from tasks.rows import phrase_pattern, schema_problem, write_rows
 from tasks.storage import filesystem
 from tasks.validate.audio import path_problem
 from tasks.validate.checks import Check, GxRun
-from tasks.validate.outcome import Outcome, decide, write_lines
+from tasks.validate.outcome import Outcome, decide
 
 GATE = "validate_generated"
-
-_STRING = {"type": "string"}
-ROW_SCHEMA = {
-    "type": "object",
-    "required": ["id", "dataset", "kind", "split", "messages", "response", "prompt", "prompt_id", "generator",
-                 "finish_reason", "flags"],
-    "properties": {
-        "id": {"type": "string", "minLength": 1},
-        "dataset": _STRING,
-        "kind": {"enum": list(KINDS)},
-        "split": {"enum": list(SPLITS)},
-        "messages": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["role", "content"],
-                "properties": {
-                    "role": {"enum": ["system", "user", "assistant"]},
-                    "content": _STRING,
-                    "audios": {"type": "array", "items": {
-                        "type": "object", "required": ["audio", "text"],
-                        "properties": {"audio": _STRING, "text": _STRING}}},
-                },
-            },
-            "contains": {"type": "object", "properties": {"role": {"const": "user"}}, "required": ["role"]},
-        },
-        "response": _STRING,
-        "seed_description": _STRING,
-        "prompt": _STRING,
-        "prompt_id": _STRING,
-        "generator": {"type": "object", "required": ["model"],
-                      "properties": {"model": _STRING, "foreign_override": {"type": "boolean"}}},
-        "finish_reason": {"type": ["string", "null"]},
-        "response_tokens": {"type": "integer", "minimum": 0},
-        "flags": {"type": "array", "items": _STRING},
-    },
-}
-_SCHEMA = Draft202012Validator(ROW_SCHEMA)
 
 
 class PoolPrompt(Protocol):
@@ -81,12 +40,11 @@ class ParsedLines:
 
     numbers: list[int]
     rows: list[Any]
-    raw: list[str]
     parse_errors: list[str | None]
 
 
 def parse_lines(lines: Iterable[str]) -> ParsedLines:
-    parsed = ParsedLines([], [], [], [])
+    parsed = ParsedLines([], [], [])
     for number, line in enumerate(lines, start=1):
         text = line.rstrip("\r\n")
         if not text.strip():
@@ -99,17 +57,8 @@ def parse_lines(lines: Iterable[str]) -> ParsedLines:
             error = f"not a JSON object (got {type(row).__name__})"
         parsed.numbers.append(number)
         parsed.rows.append(row)
-        parsed.raw.append(text)
         parsed.parse_errors.append(error)
     return parsed
-
-
-def _schema_problem(row: dict) -> str | None:
-    error = best_match(_SCHEMA.iter_errors(row))
-    if error is None:
-        return None
-    where = "/".join(str(part) for part in error.absolute_path) or "row"
-    return f"{where}: {error.message}"
 
 
 def _text(value: Any) -> str | None:
@@ -126,7 +75,7 @@ def _derived(row: dict, audio_locator: str) -> dict:
     flags = row.get("flags")
     return {
         "id": _text(row.get("id")),
-        "schema_problem": _schema_problem(row),
+        "schema_problem": schema_problem(row),
         "locator_count": float(sum((_text(m.get("content")) or "").count(audio_locator) for m in users)),
         "audio_count": float(len(audios)),
         "audio_path_problem": next((problem for problem in audio_problems if problem), None),
@@ -227,5 +176,5 @@ def run_generated_gate(params: ValidateGeneratedParams, *, backbone: str, prompt
     write_rows(params.quarantine, outcome.quarantine_records(parsed.rows))
     gx_run.publish(params.report)
     if outcome.passed:
-        write_lines(params.clean, (parsed.raw[position] for position in outcome.clean_positions))
+        write_rows(params.clean, (parsed.rows[position] for position in outcome.clean_positions))
     return outcome

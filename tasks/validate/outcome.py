@@ -9,11 +9,9 @@ either clean or quarantined, never both, never neither.
 from __future__ import annotations
 
 import json
-import posixpath
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from tasks.storage import filesystem
 from tasks.validate.checks import CheckResult, condition_text, to_jsonable
 
 EXAMPLES = 5  # rows named per failing expectation in messages
@@ -172,14 +170,3 @@ def _cell(value: Any) -> str:
     text = text.replace("|", "\\|").replace("\n", " ")
     return text if len(text) <= 300 else text[:297] + "..."
 
-
-def write_lines(url: str, lines: Iterable[str]) -> int:
-    """Write text lines to a local path or s3:// URL (parent folders created); return the count."""
-    fs, path = filesystem(url)
-    fs.makedirs(posixpath.dirname(path), exist_ok=True)
-    count = 0
-    with fs.open(path, "w", encoding="utf-8") as handle:
-        for line in lines:
-            handle.write(line + "\n")
-            count += 1
-    return count

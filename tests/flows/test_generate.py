@@ -9,7 +9,7 @@ from prefect.artifacts import Artifact
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.generate import generate, summary_markdown
-from tasks.generate.rows import read_rows
+from tasks.rows import read_rows
 from tests.tasks.generate.helpers import write_params, write_small_manifest
 
 

@@ -1,4 +1,4 @@
-"""The target-gate flow end to end: clean rows pass through verbatim; a broken file exits 1."""
+"""The target-gate flow end to end: clean rows pass through unchanged; a broken file exits 1."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from flows.validate_generated import main, validate_generated
 from tasks.params import REPO_ROOT
+from tasks.rows import read_rows
 from tests.tasks.validate.gate_helpers import generated_row, jsonl
 
 pytestmark = pytest.mark.slow
@@ -36,7 +37,7 @@ def rows_with_params(tmp_path: Path, lines: list[str]) -> tuple[Path, Path]:
     return out, params_file
 
 
-def test_flow_passes_clean_rows_verbatim(prefect_api, tmp_path):
+def test_flow_passes_clean_rows_unchanged(prefect_api, tmp_path):
     out, params_file = rows_with_params(tmp_path, jsonl([generated_row(n) for n in range(6)]))
     metrics_file = tmp_path / "metrics" / "validate_generated.json"
 
@@ -44,7 +45,7 @@ def test_flow_passes_clean_rows_verbatim(prefect_api, tmp_path):
 
     assert metrics["passed"] and (metrics["rows"], metrics["clean"], metrics["quarantined"]) == (6, 6, 0)
     assert json.loads(metrics_file.read_text()) == metrics
-    assert (out / "clean.jsonl").read_text() == (out / "rows.jsonl").read_text()
+    assert read_rows(str(out / "clean.jsonl")) == read_rows(str(out / "rows.jsonl"))
     assert (out / "quarantine.jsonl").read_text() == ""
     assert (out / "validation" / "index.html").is_file()
     artifact = Artifact.get("validate-generated")

@@ -102,8 +102,8 @@ def test_a_failed_build_keeps_the_previous_corpus(small_params, tmp_path):
 
 
 @pytest.mark.slow
-def test_build_into_an_s3_prefix(small_params, tmp_path, s3_server):
-    s3_server.create_bucket("corpus-out")
+def test_build_into_an_s3_prefix(small_params, tmp_path, s3_env):
+    s3_env.create_bucket("corpus-out")
     local = build_corpus(small_params(), out=str(tmp_path / "local"))
     remote = build_corpus(small_params(), out="s3://corpus-out/corpus")
     assert remote.manifest.equals(local.manifest)

@@ -122,10 +122,10 @@ def test_missing_column_is_a_clear_error(small_params, tmp_path):
 
 
 @pytest.mark.slow
-def test_s3_prefix_with_metadata_on_s3(small_params, tmp_path, s3_server):
+def test_s3_prefix_with_metadata_on_s3(small_params, tmp_path, s3_env):
     rows = write_user_corpus(tmp_path / "mine")
     pd.DataFrame(rows).to_csv(tmp_path / "mine" / "meta.csv", index=False)
-    s3_server.create_bucket("user-corpus")
+    s3_env.create_bucket("user-corpus")
     fs, _ = filesystem("s3://user-corpus")
     fs.put(str(tmp_path / "mine") + "/", "user-corpus/calls/", recursive=True)
     params = external(small_params, {"name": "s3calls", "audio_root": "s3://user-corpus/calls",
@@ -137,8 +137,8 @@ def test_s3_prefix_with_metadata_on_s3(small_params, tmp_path, s3_server):
 
 
 @pytest.mark.slow
-def test_s3_missing_object_is_reported(small_params, tmp_path, s3_server):
-    s3_server.create_bucket("user-gaps")
+def test_s3_missing_object_is_reported(small_params, tmp_path, s3_env):
+    s3_env.create_bucket("user-gaps")
     fs, _ = filesystem("s3://user-gaps")
     fs.pipe_file("user-gaps/meta.csv", b"path,kind\nnot-there.wav,speech\n")
     params = external(small_params, {"name": "gaps", "audio_root": "s3://user-gaps",
@@ -167,3 +167,20 @@ def test_bad_corpus_params_name_the_key(tmp_path, key, value, message):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings))
     with pytest.raises(ParamsError, match=message):
         load_params(tmp_path / "params.yaml")
+
+
+def test_long_clips_are_cropped_to_max_duration_unless_a_transcript_would_be_cut(small_params, tmp_path):
+    root = tmp_path / "long"
+    root.mkdir()
+    t = np.arange(3 * 16000) / 16000
+    for name in ("rain.wav", "talk.wav"):
+        sf.write(root / name, (0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), 16000)
+    pd.DataFrame([{"path": "rain.wav", "transcript": None}, {"path": "talk.wav", "transcript": "a long talk"}]
+                 ).to_csv(tmp_path / "meta.csv", index=False)
+    corpus = {"name": "long", "audio_root": str(root), "metadata": str(tmp_path / "meta.csv"), "kind": "sound",
+              "on_error": "report"}
+    result = build_corpus(external(small_params, corpus).model_copy(update={"max_duration_s": 2.0}))
+    assert result.manifest[["id", "duration_s"]].values.tolist() == [["long-000001", 2.0]]
+    [problem] = result.problems
+    assert (problem.row, problem.path) == (2, "talk.wav")
+    assert "3.0 s, longer than corpus.max_duration_s=2" in problem.error and "transcript" in problem.error

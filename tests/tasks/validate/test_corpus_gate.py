@@ -232,31 +232,27 @@ def test_corruption_helper_changes_the_frame():
 
 
 @pytest.mark.slow
-def test_corpus_gate_reads_and_writes_s3(corpus_root, tmp_path, monkeypatch):
-    from infra.local_s3 import LocalS3
+def test_corpus_gate_reads_and_writes_s3(corpus_root, s3_env):
     from tasks.storage import filesystem
 
     root, durations = corpus_root
     rows = clean_rows(20, durations["audio/speech.wav"])
     rows[2] = dict(rows[2], path="audio/corrupt.wav")
     rows[4] = dict(rows[4], path="audio/only_local.wav")
-    with LocalS3(tmp_path / "s3") as s3:
-        for key, value in s3.env().items():
-            monkeypatch.setenv(key, value)
-        s3.create_bucket("corpus")
-        fs, _ = filesystem("s3://corpus")
-        for name in ["tone_0.wav", "tone_1.wav", "tone_2.wav", "tone_3.wav", "speech.wav", "corrupt.wav"]:
-            fs.put(str(root / "audio" / name), f"corpus/data/audio/{name}")
-        write_manifest(to_frame(rows), "s3://corpus/data/manifest.parquet")
-        params = corpus_params(manifest="s3://corpus/data/manifest.parquet", clean="s3://corpus/data/clean.parquet",
-                               quarantine="s3://corpus/data/quarantine.jsonl", report="s3://corpus/data/validation",
-                               max_failed_fraction=0.1)
-        with GxRun() as gx_run:
-            outcome = run_corpus_gate(params, LABELS, gx_run)
+    s3_env.create_bucket("corpus")
+    fs, _ = filesystem("s3://corpus")
+    for name in ["tone_0.wav", "tone_1.wav", "tone_2.wav", "tone_3.wav", "speech.wav", "corrupt.wav"]:
+        fs.put(str(root / "audio" / name), f"corpus/data/audio/{name}")
+    write_manifest(to_frame(rows), "s3://corpus/data/manifest.parquet")
+    params = corpus_params(manifest="s3://corpus/data/manifest.parquet", clean="s3://corpus/data/clean.parquet",
+                           quarantine="s3://corpus/data/quarantine.jsonl", report="s3://corpus/data/validation",
+                           max_failed_fraction=0.1)
+    with GxRun() as gx_run:
+        outcome = run_corpus_gate(params, LABELS, gx_run)
 
-        assert outcome.passed
-        assert quarantined_by_id(outcome) == {"clip-0002": {"file_decodes"}, "clip-0004": {"file_exists"}}
-        assert len(read_manifest(params.clean)) == 18
-        with fs.open("corpus/data/quarantine.jsonl", "r") as handle:
-            assert [json.loads(line)["id"] for line in handle] == ["clip-0002", "clip-0004"]
-        assert fs.exists("corpus/data/validation/index.html")
+    assert outcome.passed
+    assert quarantined_by_id(outcome) == {"clip-0002": {"file_decodes"}, "clip-0004": {"file_exists"}}
+    assert len(read_manifest(params.clean)) == 18
+    with fs.open("corpus/data/quarantine.jsonl", "r") as handle:
+        assert [json.loads(line)["id"] for line in handle] == ["clip-0002", "clip-0004"]
+    assert fs.exists("corpus/data/validation/index.html")

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tasks.rows import dumps_rows, read_rows
 from tasks.validate.checks import GxRun
 from tasks.validate.generated import parse_lines, run_generated_gate, validate_rows
 from tasks.validate.outcome import DataQualityError
@@ -104,9 +105,10 @@ def _sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_run_generated_gate_writes_clean_lines_verbatim_and_keeps_the_input(tmp_path):
+def test_run_generated_gate_writes_clean_rows_with_the_rows_writer_and_keeps_the_input(tmp_path):
     rows_file = tmp_path / "rows.jsonl"
-    good = jsonl([generated_row(n) for n in range(12)])
+    rows = [generated_row(n) for n in range(12)]
+    good = jsonl(rows)
     rows_file.write_text("\n".join(good[:5] + ["{not json"] + good[5:]) + "\n")
     before = _sha256(rows_file)
     params = generated_params(rows=str(rows_file), clean=str(tmp_path / "out" / "clean.jsonl"),
@@ -116,7 +118,10 @@ def test_run_generated_gate_writes_clean_lines_verbatim_and_keeps_the_input(tmp_
         outcome = run_generated_gate(params, backbone=BACKBONE, prompt_pool=POOL, audio_locator=LOCATOR,
                                      gx_run=gx_run)
     assert outcome.passed and _sha256(rows_file) == before
-    assert (tmp_path / "out" / "clean.jsonl").read_text() == "\n".join(good) + "\n"
+    # The training input is written like every row file (one canonical line per row, atomically).
+    assert (tmp_path / "out" / "clean.jsonl").read_text() == dumps_rows(rows)
+    assert read_rows(str(tmp_path / "out" / "clean.jsonl")) == rows
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["clean.jsonl", "quarantine.jsonl", "report"]
     records = [json.loads(line) for line in (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()]
     assert len(records) == 1
     assert records[0]["line"] == 6 and records[0]["row"] == "{not json" and records[0]["id"] is None

@@ -1,23 +1,66 @@
-"""Generated training rows: build, flag, read and write (JSONL, one row per line, sorted by id).
+"""The training-row format: the contract between generation, the target gate, training and evaluation.
 
-A row is the DeSTA training format (`messages` + `response`, the user turn holding `<|AUDIO|>` and
-`audios: [{audio, text}]`) plus our provenance fields (seed_description, prompt, prompt_id,
-generator, finish_reason, response_tokens, flags). Rows of the public DeSTA-AQA5M release have only
-messages/response (+ id, dataset, seed_description, prompt) and load unchanged: readers require the
-training fields only and treat provenance as optional.
+JSONL, one row per line, sorted by id. A row is the DeSTA training format (`messages` + `response`,
+the user turn holding `<|AUDIO|>` and `audios: [{audio, text}]`) plus our provenance fields
+(seed_description, prompt, prompt_id, generator, finish_reason, response_tokens, flags); ROW_SCHEMA
+is the full contract of a row this project writes, which the target gate enforces. Rows of the
+public DeSTA-AQA5M release have only messages/response (+ id, dataset, seed_description, prompt) and
+load unchanged: `read_rows` requires the training fields only and treats provenance as optional.
+
+Here: the schema, building a row's messages and flags, reading, and the atomic writer every JSONL
+output of the pipeline goes through (rows, clean rows, quarantine files).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
-from tasks.storage import filesystem, is_remote
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from tasks.manifest import KINDS, SPLITS
+from tasks.storage import filesystem, write_text
 
 REQUIRED_FIELDS = ("messages", "response")
+_STRING = {"type": "string"}
+ROW_SCHEMA = {
+    "type": "object",
+    "required": ["id", "dataset", "kind", "split", *REQUIRED_FIELDS, "prompt", "prompt_id", "generator",
+                 "finish_reason", "flags"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "dataset": _STRING,
+        "kind": {"enum": list(KINDS)},
+        "split": {"enum": list(SPLITS)},
+        "messages": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["role", "content"],
+                "properties": {
+                    "role": {"enum": ["system", "user", "assistant"]},
+                    "content": _STRING,
+                    "audios": {"type": "array", "items": {
+                        "type": "object", "required": ["audio", "text"],
+                        "properties": {"audio": _STRING, "text": _STRING}}},
+                },
+            },
+            "contains": {"type": "object", "properties": {"role": {"const": "user"}}, "required": ["role"]},
+        },
+        "response": _STRING,
+        "seed_description": _STRING,
+        "prompt": _STRING,
+        "prompt_id": _STRING,
+        "generator": {"type": "object", "required": ["model"],
+                      "properties": {"model": _STRING, "foreign_override": {"type": "boolean"}}},
+        "finish_reason": {"type": ["string", "null"]},
+        "response_tokens": {"type": "integer", "minimum": 0},
+        "flags": {"type": "array", "items": _STRING},
+    },
+}
+_SCHEMA = Draft202012Validator(ROW_SCHEMA)
 # Chat-template and seed-description markers that a well-formed answer never contains.
 ECHO_MARKERS = (
     "<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
@@ -78,6 +121,15 @@ def _echoes_template(response: str, seed_description: str, instruction: str, sys
     return any(text.lower().rstrip(".?!") in lowered for text in copied)
 
 
+def schema_problem(row: dict) -> str | None:
+    """The most relevant way `row` breaks ROW_SCHEMA ("where: what"), or None when it follows it."""
+    error = best_match(_SCHEMA.iter_errors(row))
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path) or "row"
+    return f"{where}: {error.message}"
+
+
 def check_row(row: dict, where: str) -> dict:
     """Raise ValueError naming `where` when a row lacks the training fields; return it unchanged."""
     if not isinstance(row, dict):
@@ -116,27 +168,5 @@ def dumps_rows(rows: Iterable[dict]) -> str:
 
 
 def write_rows(url: str, rows: Iterable[dict]) -> None:
-    """Write rows as JSONL; a local file is replaced atomically (tmp + fsync + rename)."""
-    text = dumps_rows(rows)
-    if is_remote(url):
-        fs, path = filesystem(url)
-        with fs.open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        return
-    write_atomic(Path(url), text)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """A reader (or a process killed midway) sees the old file or the complete new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    """Write rows as JSONL, atomically (tasks.storage.atomic_write)."""
+    write_text(url, dumps_rows(rows))
