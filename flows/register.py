@@ -11,11 +11,10 @@ import sys
 
 from prefect import flow, task
 
-from flows import publish_stage, run_stage
+from flows import publish_stage, run_stage, use_stack
 from tasks.params import load_params
 from tasks.register.gate import RegisterError
 from tasks.register.registry import Registration, register, rollback
-from tasks.stack_env import load_stack_env
 
 
 def model_version_url(registration: Registration) -> str:
@@ -49,7 +48,7 @@ def register_task(params_path: str) -> Registration:
 
 @flow(name="register")
 def register_flow(params_path: str = "params.yaml", metrics_path: str = "metrics/register.json") -> dict:
-    load_stack_env()
+    use_stack()
     registration = register_task(params_path)
     publish_stage(registration.metrics(), metrics_path, summary_markdown(registration), "register-summary",
                   "model registry decision")
@@ -58,7 +57,7 @@ def register_flow(params_path: str = "params.yaml", metrics_path: str = "metrics
 
 @flow(name="rollback")
 def rollback_flow(params_path: str = "params.yaml") -> tuple[str, str]:
-    load_stack_env()
+    use_stack()
     name = load_params(params_path).registered_model_name
     demoted, restored = rollback(name)
     print(f"{name}: champion moved back from v{demoted} to v{restored}")

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
-from tasks.generate.rows import read_rows
+from tasks.rows import read_rows
 from tasks.params import Params
 from tasks.provenance import REPO_ROOT, dvc_lock_tags, generator_tags, git_tags
 from tasks.register.gate import TAG_DECISION, Evaluation, RegisterError, decide, read_evaluation

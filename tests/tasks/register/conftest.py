@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.platform_servers import mlflow_server, s3_server  # noqa: F401  (until tests/servers.py lands)
 from tests.tasks.register.helpers import perturbed_copy, save_untrained_model
 
 
@@ -19,7 +18,7 @@ def tracking(mlflow_server, monkeypatch):
     """This test's process talks to the real tracking server."""
     import mlflow
 
-    for key, value in mlflow_server.env.items():
+    for key, value in mlflow_server.env().items():
         monkeypatch.setenv(key, value)
     mlflow.set_tracking_uri(mlflow_server.url)
     return mlflow_server

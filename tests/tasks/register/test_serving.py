@@ -15,7 +15,7 @@ from mlflow.exceptions import MlflowException
 
 from tasks.params import REPO_ROOT, load_params
 from tasks.register.registry import register
-from tests.platform_servers import free_port, start, stop
+from tasks.servers import Server, ServerSpec, free_port
 from tests.tasks.register.helpers import QUESTION, SPOKEN, Workspace, evaluation
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ def champion(mlflow_server, model_dirs, tmp_path_factory):
     import mlflow
 
     patch = pytest.MonkeyPatch()
-    for key, value in mlflow_server.env.items():
+    for key, value in mlflow_server.env().items():
         patch.setenv(key, value)
     mlflow.set_tracking_uri(mlflow_server.url)
     workspace = Workspace(tmp_path_factory.mktemp("serving"), model_dirs[0])
@@ -57,16 +57,16 @@ def test_load_model_answers_about_a_clip(champion):
 @pytest.fixture(scope="module")
 def served(champion, mlflow_server, tmp_path_factory):
     port = free_port()
-    env = {**mlflow_server.env, "DESTAFLOW_AUDIO_ROOT": str(champion.audio_root),
+    env = {**mlflow_server.env(), "DESTAFLOW_AUDIO_ROOT": str(champion.audio_root),
            "DESTAFLOW_MODELS_DIR": str(REPO_ROOT / "models"), "MLFLOW_DISABLE_TELEMETRY": "true",
            # The scoring server is started as `uvicorn` from PATH: the venv's, as `make` sets it.
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     command = [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", CHAMPION_URI,
                "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    process = start(command, env, tmp_path_factory.mktemp("serve") / "serve.log", f"http://127.0.0.1:{port}/ping",
-                    timeout_s=300)
-    yield f"http://127.0.0.1:{port}"
-    stop(process)
+    spec = ServerSpec(name="serve", command=command, url=f"http://127.0.0.1:{port}", health_path="/ping",
+                      state_dir=tmp_path_factory.mktemp("serve"), env=env, startup_timeout_s=300)
+    with Server(spec):
+        yield spec.url
 
 
 def invoke(url: str, records: list[dict]) -> httpx.Response:
