@@ -30,6 +30,16 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
+def use_stack() -> None:
+    """Point this process's clients (MLflow, s3fs, dvc) at the local stack (`make up`): the variables of its
+    env file, where the user has not set them already. Without the file (no stack) nothing changes."""
+    from infra.stack import ENV_FILE, read_env_file
+
+    if ENV_FILE.is_file():
+        for key, value in read_env_file(ENV_FILE).items():
+            os.environ.setdefault(key, value)
+
+
 def publish_stage(metrics: dict, metrics_path: str, summary: str, artifact_key: str, description: str) -> None:
     """Write the stage's DVC metrics file, its Prefect markdown artifact, and print the summary."""
     # Imported here: Prefect is slow to import and the package is imported by flows' argument parsing too.

@@ -9,10 +9,10 @@ the dotted key and the reason, before any model or server starts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRESETS_DIR = REPO_ROOT / "presets"
@@ -20,6 +20,10 @@ PRESETS_DIR = REPO_ROOT / "presets"
 
 class ParamsError(ValueError):
     """A params file that cannot be used; the message names the file, the key and the fix."""
+
+
+# YAML has no tuples: a two-item list is the pair (its items are still checked strictly).
+Pair = Annotated[tuple[float, float], BeforeValidator(lambda value: tuple(value) if isinstance(value, list) else value)]
 
 
 class Section(BaseModel):
@@ -183,15 +187,7 @@ class ValidateCorpusParams(Section):
     max_clipped_fraction: float = Field(ge=0.0, le=1.0)
     max_failed_fraction: float = Field(ge=0.0, le=1.0)
     probe_workers: int = Field(8, gt=0)
-    split_bounds: dict[Literal["train", "valid", "test"], tuple[float, float]]
-
-    @field_validator("split_bounds", mode="before")
-    @classmethod
-    def _pairs_as_tuples(cls, bounds: Any) -> Any:
-        """YAML has no tuples: a [low, high] list is the pair (its items are still checked strictly)."""
-        if isinstance(bounds, dict):
-            return {split: tuple(pair) if isinstance(pair, list) else pair for split, pair in bounds.items()}
-        return bounds
+    split_bounds: dict[Literal["train", "valid", "test"], Pair]
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "ValidateCorpusParams":
@@ -294,7 +290,7 @@ class TrainParams(Section):
     checkpoint_dir: str
     seed: int
     lr: float = Field(gt=0.0)
-    betas: tuple[float, float]
+    betas: Pair
     weight_decay: float = Field(ge=0.0)
     lr_scheduler: Literal["cosine", "linear", "constant_with_warmup"] = "cosine"
     warmup_steps: int = Field(ge=0)
@@ -402,6 +398,43 @@ class EvaluateParams(Section):
         if "mismatched" in self.conditions and "trained" not in self.conditions:
             raise ValueError("conditions: mismatched is compared with trained; list trained too")
         return self
+# ------------------------------------------------------------------------------------------- register
+class PrimaryMetricParams(Section):
+    """The metric the champion gate compares: suites[suite].conditions[condition][metric] of metrics/evaluate.json."""
+
+    suite: str = "embedded"
+    metric: str = "accuracy"
+    condition: str = "trained"
+    # False for error rates (WER): lower wins.
+    greater_is_better: bool = True
+
+
+class RegisterParams(Section):
+    # Stage inputs (INTERFACES.md): the trained model, its MLflow run, the evaluation metrics.
+    model: str = "data/train/model"
+    train_run: str = "data/train/run.json"
+    evaluation: str = "metrics/evaluate.json"
+    evaluate_run: str = "data/evaluate/run.json"
+    # Provenance only: the rows the model was trained on name their generator and its sampling.
+    rows: str = "data/generated/clean.jsonl"
+    # `{preset}` is replaced by the preset's name: destaflow-smol, destaflow-desta25.
+    model_name: str = Field("destaflow-{preset}", pattern=r"^[A-Za-z0-9_.{}-]+$")
+    primary: PrimaryMetricParams = PrimaryMetricParams()
+    # The challenger must beat the champion's primary metric by more than this (same suite version).
+    margin: float = Field(0.01, ge=0.0)
+    # Served clips: a request's audio path must resolve (links followed) inside this folder.
+    audio_root: str = "data/corpus"
+    # Tokens the served model writes per answer unless a request asks otherwise.
+    max_new_tokens: int = Field(128, gt=0)
+
+    @field_validator("model_name")
+    @classmethod
+    def _known_fields(cls, template: str) -> str:
+        try:
+            template.format(preset="smol")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"only {{preset}} may be substituted ({error})") from None
+        return template
 
 
 # ------------------------------------------------------------------------------------------ top level
@@ -415,6 +448,9 @@ class Params(Section):
     validate_generated: ValidateGeneratedParams
     train: TrainParams
     evaluate: EvaluateParams
+    # Key `register` in params.yaml; the attribute is `registry` because pydantic models already have a
+    # `register` (ABCMeta's).
+    registry: RegisterParams = Field(RegisterParams(), alias="register")
 
     @model_validator(mode="after")
     def _fsdp_needs_lora(self) -> "Params":
@@ -449,6 +485,11 @@ class Params(Section):
                 "self-generation needs the same LLM. Remove generate.generator, or set "
                 "generate.allow_foreign_generator: true to override (the override is recorded)"))
         return self
+
+    @property
+    def registered_model_name(self) -> str:
+        """The registry name of this preset's models (register.model_name with the preset filled in)."""
+        return self.registry.model_name.format(preset=self.preset)
 
     @property
     def generator_llm(self) -> str:
