@@ -17,7 +17,7 @@ from tasks.params import Params, load_params
 from tasks.rows import read_rows
 from tasks.validate.checks import GxRun
 from tasks.validate.generated import allowed_generators, run_generated_gate
-from tasks.validate.grounding import grounding_report, summary_markdown
+from tasks.generate.grounding import grounding_report, summary_markdown
 from tasks.validate.outcome import DataQualityError, Outcome
 
 

@@ -8,7 +8,7 @@ answer then is
 - contradicted: it names a competing value and not the described one ("faint" for `Volume: Normal`);
 - hedged: it names both; ignored: neither.
 The metric is what the target gate reports beside its checks (metrics/validate_generated.json
-`grounding`); `python -m tasks.validate.grounding ROWS.jsonl` prints it for any rows file.
+`grounding`); `python -m tasks.generate.grounding ROWS.jsonl` prints it for any rows file.
 """
 
 from __future__ import annotations

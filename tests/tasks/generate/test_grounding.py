@@ -8,7 +8,7 @@ import pytest
 
 from tasks.generate.prompts import Prompt
 from tasks.generate.seed import default_wording
-from tasks.validate.grounding import described_values, grounding_report, judge, main
+from tasks.generate.grounding import described_values, grounding_report, judge, main
 
 POOL = [Prompt("g1", "speech", "gender_question", "Is the speaker male or female?"),
         Prompt("v1", "speech", "volume_question", "How loud is the speaker?"),
