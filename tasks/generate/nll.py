@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from tasks.generate.chat import load_tokenizer, prompt_token_ids
 from tasks.generate.prompts import stable_int
-from tasks.generate.rows import generation_messages
+from tasks.rows import generation_messages
 
 
 def nll_sample(rows: list[dict], seed: int, sample_rows: int) -> list[dict]:

@@ -8,7 +8,7 @@ import pytest
 from prefect.artifacts import Artifact
 
 from flows.generate import generate, summary_markdown
-from tasks.generate.rows import read_rows
+from tasks.rows import read_rows
 from tests.tasks.generate.helpers import write_params, write_small_manifest
 
 

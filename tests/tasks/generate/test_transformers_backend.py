@@ -8,9 +8,9 @@ import pytest
 
 from model.base_models import resolve_base_model
 from tasks.generate.nll import response_nll
-from tasks.generate.rows import read_rows
 from tasks.generate.stage import generate_rows, self_consistency
 from tasks.manifest import read_manifest
+from tasks.rows import read_rows
 from tests.tasks.generate.helpers import SMOLLM2, write_params, write_small_manifest
 
 pytestmark = pytest.mark.slow

@@ -21,11 +21,11 @@ from model.base_models import resolve_base_model
 from tasks.generate.backends import GenerationFailed
 from tasks.generate.chat import load_tokenizer, prompt_token_ids
 from tasks.generate.prompts import stable_int
-from tasks.generate.rows import generation_messages, read_rows
 from tasks.generate.stage import generate_rows, self_consistency
 from tasks.generate.vllm_server import local_vllm_server
 from tasks.manifest import read_manifest
 from tasks.params import REPO_ROOT
+from tasks.rows import generation_messages, read_rows
 from tests.tasks.generate.fault_server import FaultServer
 from tests.tasks.generate.helpers import SMOLLM2, write_params, write_small_manifest
 

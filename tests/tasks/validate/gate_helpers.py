@@ -61,6 +61,9 @@ def build_audio(root: Path) -> dict[str, float]:
     (audio / "truncated.wav").write_bytes(whole[: len(whole) // 2])
     # A valid file outside the data root: a "../" path must be refused even though it would decode.
     sf.write(root.parent / "outside.wav", tone(), RATE)
+    # Links: one inside the root pointing out of it (refused), one pointing to a file inside (fine).
+    (audio / "linked_outside.wav").symlink_to(root.parent / "outside.wav")
+    (audio / "linked_inside.wav").symlink_to(audio / "tone_0.wav")
     return durations
 
 
@@ -102,7 +105,7 @@ def generated_params(**overrides):
 
 BACKBONE = load_params().model.llm
 LOCATOR = "<|AUDIO|>"
-POOL = load_prompt_pool()
+POOL = load_prompt_pool(load_params().generate.prompt_pool)
 
 
 def generated_row(number: int, **overrides) -> dict:

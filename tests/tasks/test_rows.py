@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 
 import pytest
 
-from tasks.generate.rows import read_rows, response_flags, training_messages, write_rows
+from tasks.rows import ROW_SCHEMA, read_rows, response_flags, schema_problem, training_messages, write_rows
 
 RELEASE_SAMPLE = Path(__file__).parent / "data" / "desta_aqa5m_sample.jsonl"
 SEED = "[00:00-00:04] Hello there. (Gender: Female, Pitch: High, Duration: 4s)"
@@ -75,4 +76,33 @@ def test_bad_rows_name_file_and_line(tmp_path):
         read_rows(str(path))
     path.write_text('{"messages": [{"role": "user"}], "response": "ok"}\n')
     with pytest.raises(ValueError, match=r"rows.jsonl:1: messages must be"):
+        read_rows(str(path))
+
+
+def test_public_release_rows_are_readable_but_lack_our_provenance():
+    row = read_rows(str(RELEASE_SAMPLE))[0]
+    assert schema_problem(row).startswith("row: ") and "is a required property" in schema_problem(row)
+
+
+def test_schema_names_where_a_row_breaks_it():
+    row = {"id": "a-1", "dataset": "destaflow", "kind": "speech", "split": "train", "prompt": "Describe.",
+           "prompt_id": "p1", "generator": {"model": "m"}, "finish_reason": "stop", "flags": [],
+           "response": "A dog barks.",
+           "messages": [{"role": "user", "content": "<|AUDIO|>\nDescribe.", "audios": [{"audio": "a.wav"}]}]}
+    assert schema_problem(row) == "messages/0/audios/0: 'text' is a required property"
+    row["messages"][0]["audios"][0]["text"] = " "
+    assert schema_problem(row) is None
+    assert set(ROW_SCHEMA["required"]) >= {"messages", "response"}  # a valid row is always readable
+
+
+def test_bytes_that_are_not_utf8_name_file_and_line_and_a_bom_is_ignored(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    good = b'{"messages": [], "response": "ok"}\n'
+    path.write_bytes(codecs.BOM_UTF8 + good + b'{"messages": [], "response": "caf\xe9"}\n')
+    with pytest.raises(ValueError, match=r"rows.jsonl:2: not valid UTF-8: byte 0xe9 at byte 34 .*re-encode"):
+        read_rows(str(path))
+    path.write_bytes(codecs.BOM_UTF8 + good)
+    assert read_rows(str(path)) == [{"messages": [], "response": "ok"}]
+    path.write_bytes(good + b'{"messages": [], "response": "\\udc80"}\n')
+    with pytest.raises(ValueError, match=r"rows.jsonl:2: not valid JSON .*unpaired surrogate"):
         read_rows(str(path))
