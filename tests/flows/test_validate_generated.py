@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 from prefect.artifacts import Artifact
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.validate_generated import main, validate_generated
 from tasks.params import REPO_ROOT
@@ -19,8 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def prefect_api():
-    with prefect_test_harness():
+def prefect_api(prefect_server):
+    with prefect_server.settings():
         yield
 
 

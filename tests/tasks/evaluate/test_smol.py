@@ -2,7 +2,6 @@
 forgetting assertion on the real backbone."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ from tasks.evaluate.registry import load_suite
 from tasks.evaluate.vad import NO_SPEECH_TRANSCRIPT
 
 pytestmark = pytest.mark.slow
-RECORDING = system_files.ALSA_SOUNDS.path / "Front_Center.wav"  # Debian alsa-utils: a voice saying "Front center"
+RECORDING = system_files.ALSA_SOUNDS.path / "Front_Center.wav"  # a voice saying "Front center"
 SMOL = {"llm": "HuggingFaceTB/SmolLM2-135M-Instruct", "encoder": "openai/whisper-tiny.en", "qformer_layers": 2,
         "num_queries": 16}
 
