@@ -12,10 +12,15 @@ from prefect import flow, task
 
 from flows import publish_stage, run_stage
 from tasks.generate.prompts import load_prompt_pool
-from tasks.params import Params, load_params
+from tasks.params import Params
+from tasks.stage_params import load_stage_params
 from tasks.validate.checks import GxRun
 from tasks.validate.generated import run_generated_gate
 from tasks.validate.outcome import DataQualityError, Outcome
+
+
+# What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
+READS = ("validate_generated", "model.llm", "model.audio_locator", "generate.prompt_pool")
 
 
 @task(name="generated-rows-gate")
@@ -30,7 +35,9 @@ def generated_gate(params: Params) -> Outcome:
 @flow(name="validate_generated")
 def validate_generated(params_path: str = "params.yaml",
                        metrics_path: str = "metrics/validate_generated.json") -> dict:
-    outcome = generated_gate(load_params(params_path))
+    params = load_stage_params(params_path, "validate_generated", READS)
+    outcome = generated_gate(params)
+    params.require_all_read()
     publish_stage(outcome.metrics(), metrics_path, outcome.summary_markdown(), "validate-generated",
                   f"{outcome.gate}: data-quality gate summary")
     outcome.raise_if_failed()
