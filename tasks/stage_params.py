@@ -6,9 +6,11 @@ and loads its settings with `load_stage_params`. The view it gets refuses any ot
 what was read, so the stage can check at the end that every declared key was used. Its DVC `params:`
 in dvc.yaml are `dvc_params(READS)`; a test compares the two for every stage.
 
-The model values come from the preset (presets/<preset>.yaml) with params.yaml's `model` section over
-it. DVC cannot track a key that params.yaml leaves out, so a stage that reads any model value depends
-on `preset`, on params.yaml's `model` section and on the preset file's `model` section.
+A preset (presets/<preset>.yaml) fills sections too (the model, some generation and training values) and
+params.yaml's keys win over it. DVC cannot track a key that params.yaml leaves out, so a key read from a
+section a preset can fill is tracked as the longest part of it params.yaml has (`model.llm` under an
+empty `model:` is tracked as `model`), plus `preset`, and the stage depends on the preset file
+(`presets/${preset}.yaml` in its deps).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tasks.params import ParamsError, load_params
+import yaml
 
-PRESET_MODEL = {"presets/${preset}.yaml": ["model"]}
+from tasks.params import PRESETS_DIR, REPO_ROOT, Params, ParamsError, load_params
+
+PRESET_FILE = "presets/${preset}.yaml"
 
 
 class UndeclaredRead(ParamsError):
@@ -80,11 +84,32 @@ def load_stage_params(path: str | Path, stage: str, reads: Iterable[str]) -> Sta
     return StageParams(load_params(path), reads, stage)
 
 
-def dvc_params(reads: Iterable[str]) -> list:
-    """The `params:` entries of a DVC stage that reads `reads`."""
-    entries: list = []
+def dvc_params(reads: Iterable[str], params_file: str | Path = REPO_ROOT / "params.yaml",
+               presets_dir: Path = PRESETS_DIR) -> list[str]:
+    """The `params:` entries of a DVC stage that reads `reads` (dotted attribute names of Params)."""
+    values = yaml.safe_load(Path(params_file).read_text()) or {}
+    entries: list[str] = []
     for key in reads:
-        added = ["preset", "model", PRESET_MODEL] if _covers("model", key) else [key]
-        entries += [entry for entry in added if entry not in entries]
+        parts = key.split(".")
+        field = Params.model_fields.get(parts[0])
+        parts[0] = field.alias if field is not None and field.alias else parts[0]  # e.g. registry -> register
+        if parts[0] in preset_sections(presets_dir):
+            entries += ["preset"] if "preset" not in entries else []
+        node, kept = values, []
+        for part in parts:  # the longest prefix params.yaml holds: DVC tracks only keys that exist
+            if not isinstance(node, dict) or part not in node:
+                break
+            node, kept = node[part], [*kept, part]
+        entry = ".".join(kept or parts[:1])
+        entries += [entry] if entry not in entries else []
     return entries
 
+
+def needs_preset_file(reads: Iterable[str], presets_dir: Path = PRESETS_DIR) -> bool:
+    """Whether a stage reading `reads` must depend on presets/${preset}.yaml."""
+    return any(key.split(".")[0] in preset_sections(presets_dir) for key in reads)
+
+
+def preset_sections(presets_dir: Path = PRESETS_DIR) -> set[str]:
+    """The params sections any preset fills."""
+    return {section for path in presets_dir.glob("*.yaml") for section in (yaml.safe_load(path.read_text()) or {})}

@@ -12,7 +12,14 @@ import yaml
 
 from tasks.base_models.prepare import prepare_stage
 from tasks.params import REPO_ROOT, ParamsError, load_params
-from tasks.stage_params import StageParams, UndeclaredRead, dvc_params, load_stage_params
+from tasks.stage_params import (
+    PRESET_FILE,
+    StageParams,
+    UndeclaredRead,
+    dvc_params,
+    load_stage_params,
+    needs_preset_file,
+)
 
 
 def stage_flow(stage: dict):
@@ -23,13 +30,17 @@ def stage_flow(stage: dict):
 
 
 def mismatches(stages: dict) -> dict[str, dict]:
-    """stage -> the params dvc.yaml lists but the flow does not read, and those it reads but dvc.yaml lacks."""
+    """stage -> the params dvc.yaml lists but the flow does not read, those it reads but dvc.yaml lacks,
+    and whether the preset file is missing from (or needlessly in) its deps."""
     found = {}
     for name, stage in stages.items():
-        listed = {json.dumps(entry, sort_keys=True) for entry in stage.get("params", [])}
-        derived = {json.dumps(entry, sort_keys=True) for entry in dvc_params(stage_flow(stage).READS)}
-        if listed != derived:
-            found[name] = {"only_in_dvc_yaml": sorted(listed - derived), "missing_in_dvc_yaml": sorted(derived - listed)}
+        reads = stage_flow(stage).READS
+        listed, derived = set(stage.get("params", [])), set(dvc_params(reads))
+        preset_dep = PRESET_FILE in stage.get("deps", [])
+        if listed != derived or preset_dep != needs_preset_file(reads):
+            found[name] = {"only_in_dvc_yaml": sorted(listed - derived), "missing_in_dvc_yaml": sorted(derived - listed),
+                           "preset_file_dep": "missing" if needs_preset_file(reads) and not preset_dep
+                           else "unneeded" if preset_dep != needs_preset_file(reads) else "ok"}
     return found
 
 
@@ -46,15 +57,20 @@ def test_a_stage_listing_too_much_or_too_little_is_found(stages):
     changed = json.loads(json.dumps(stages))
     changed["generate"]["params"].remove("validate_generated.refusal_phrases")
     changed["corpus"]["params"].append("preset")
+    changed["validate_generated"]["deps"].remove(PRESET_FILE)
     assert mismatches(changed) == {
-        "generate": {"only_in_dvc_yaml": [], "missing_in_dvc_yaml": ['"validate_generated.refusal_phrases"']},
-        "corpus": {"only_in_dvc_yaml": ['"preset"'], "missing_in_dvc_yaml": []},
+        "generate": {"only_in_dvc_yaml": [], "missing_in_dvc_yaml": ["validate_generated.refusal_phrases"],
+                     "preset_file_dep": "ok"},
+        "corpus": {"only_in_dvc_yaml": ["preset"], "missing_in_dvc_yaml": [], "preset_file_dep": "ok"},
+        "validate_generated": {"only_in_dvc_yaml": [], "missing_in_dvc_yaml": [], "preset_file_dep": "missing"},
     }
 
 
-def test_reading_a_model_value_depends_on_the_preset_and_both_model_sections():
-    assert dvc_params(["validate_generated", "model.llm", "model.audio_locator"]) == [
-        "validate_generated", "preset", "model", {"presets/${preset}.yaml": ["model"]}]
+def test_keys_a_preset_can_fill_are_tracked_where_params_yaml_has_them_plus_the_preset():
+    # params.yaml has an empty `model:` (the preset fills it) but lists generate.prompt_pool itself.
+    assert dvc_params(["validate_generated", "model.llm", "model.audio_locator", "generate.prompt_pool"]) == [
+        "validate_generated", "preset", "model", "generate.prompt_pool"]
+    assert needs_preset_file(["model.llm"]) and not needs_preset_file(["corpus", "validate_corpus"])
 
 
 def test_the_view_serves_declared_keys_and_refuses_others():
