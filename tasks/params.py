@@ -216,7 +216,7 @@ class GenerateParams(Section):
     allow_foreign_generator: bool = False
     # None: the preset's LLM (self-generation). Anything else needs allow_foreign_generator: true.
     generator: str | None = None
-    prompt_pool: str = "tasks/generate/prompt_pool_v1.jsonl"
+    prompt_pool: str = "tasks/generate/prompt_pool_v2.jsonl"
     # transformers backend: rows per generate() call.
     batch_size: int = Field(8, gt=0)
     # Self-consistency NLL on a deterministic sample of this many rows (0 = all rows).
