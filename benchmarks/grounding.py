@@ -49,7 +49,7 @@ def attribute_subset(params, limit: int | None) -> list[str]:
     ids = [plan.record["id"] for plan in plan_rows(params)
            if judge_row({"prompt_id": plan.prompt.id, "seed_description": plan.seed_description, "response": ""},
                         categories) is not None]
-    return ids[:limit] if limit else ids
+    return ids[::max(1, len(ids) // limit)][:limit] if limit else ids  # spread over sources and kinds
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -101,7 +101,8 @@ def generated_params(**overrides):
 
 BACKBONE = load_params().model.llm
 LOCATOR = "<|AUDIO|>"
-POOL = load_prompt_pool()
+# The pool the gate flow checks against: the one params.yaml configures.
+POOL = load_prompt_pool(load_params().generate.prompt_pool)
 
 
 def generated_row(number: int, **overrides) -> dict:
