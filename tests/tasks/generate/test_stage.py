@@ -92,3 +92,17 @@ def test_fingerprint_follows_content_params_not_operational_ones(tmp_path, manif
     assert digest(with_generate(params, concurrency=64, shard_rows=3, endpoints=["http://x:1"])) == base
     for change in ({"temperature": 0.7}, {"system_prompt": "Other."}, {"seed": 1}, {"max_new_tokens": 9}):
         assert digest(with_generate(params, **change)) != base, change
+
+
+def test_only_answers_that_miss_an_asked_described_value_count_as_ungrounded():
+    from tasks.generate.stage import states_described_value
+
+    categories = {"g": "gender_question", "d": "description"}
+    speech = "[00:00-00:02] Hello. (Gender: Female, Duration: 2s)"
+    row = lambda prompt_id, response: {"prompt_id": prompt_id, "response": response,  # noqa: E731
+                                       "seed_description": speech}
+    assert states_described_value(row("g", "The speaker is a woman."), categories)
+    assert not states_described_value(row("g", "The speaker is male."), categories)
+    assert not states_described_value(row("g", "Yes."), categories)
+    assert states_described_value(row("d", "Someone says hello."), categories)  # asks for no attribute
+    assert states_described_value(row("g", "Yes."), {})  # retry_ungrounded off: no categories
