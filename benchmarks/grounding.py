@@ -90,7 +90,10 @@ def main(argv: list[str] | None = None) -> dict:
               "grounding": report,
               "misses": [{"id": row["id"], "attribute": judgement.attribute, "value": judgement.value,
                           "outcome": judgement.outcome, "prompt": row["prompt"], "response": row["response"]}
-                         for row, judgement in misses[:args.examples]]}
+                         for row, judgement in misses[:args.examples]],
+              # The judged rows, so a later version of the metric can judge the same answers again.
+              "rows": [{key: row[key] for key in ("id", "prompt_id", "prompt", "seed_description", "response")}
+                       for row in kept]}
     print(summary_markdown(report))
     print(f"{len(ids)} clips, {len(kept)} kept, {metrics['tokens_generated']} tokens generated in "
           f"{metrics['requests']} requests, {metrics['generation_s']:.0f} s")
