@@ -242,6 +242,9 @@ class GenerateParams(Section):
     repetition_penalty: float = Field(1.0, gt=0.0)
     # A flagged answer (empty, truncated, template echo) is asked again with a fresh seed, up to this many tries.
     max_attempts: int = Field(1, ge=1)
+    # Also ask again (within max_attempts) an answer to an attribute question that does not state the value
+    # its description gives (tasks/generate/grounding.py); the last try is kept either way, unflagged.
+    retry_ungrounded: bool = False
     concurrency: int = Field(gt=0)
     request_timeout_s: float = Field(gt=0.0)
     max_retries: int = Field(ge=0)

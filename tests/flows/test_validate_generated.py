@@ -44,6 +44,7 @@ def test_flow_passes_clean_rows_unchanged(prefect_api, tmp_path):
     metrics = validate_generated(str(params_file), str(metrics_file))
 
     assert metrics["passed"] and (metrics["rows"], metrics["clean"], metrics["quarantined"]) == (6, 6, 0)
+    assert set(metrics["grounding"]) >= {"attribute_rows", "grounded", "rate", "by_attribute"}
     assert json.loads(metrics_file.read_text()) == metrics
     assert read_rows(str(out / "clean.jsonl")) == read_rows(str(out / "rows.jsonl"))
     assert (out / "quarantine.jsonl").read_text() == ""

@@ -44,6 +44,9 @@ def test_described_values_read_each_name_up_to_the_next_label():
     ("volume", "Quiet", "The speaker talks softly.", "grounded"),
     ("pitch", "High", "A high-pitched voice.", "grounded"),
     ("pitch", "Low", "A deep voice.", "grounded"),
+    ("volume", "Quiet", "The voice was quiet, it wasn't loud at all.", "grounded"),
+    ("gender", "Female", "A woman, not a man.", "grounded"),
+    ("gender", "Female", "He is not a woman.", "contradicted"),
 ])
 def test_enumerated_values_use_synonyms_and_competitors(attribute, value, answer, outcome):
     assert judge(answer, default_wording().of(attribute), value) == outcome
