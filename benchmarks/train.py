@@ -4,7 +4,7 @@
 
 A step is what the Trainer does per batch: forward, backward, AdamW update of the connector. CPU cases use
 the smol preset (real SmolLM2-135M-Instruct + Whisper tiny.en) on the stage's own data path
-(tasks/train/data.py) over the rows in data/generated/clean.jsonl (synthetic rows when there are none):
+(tasks/train/data.py) over the first training rows of data/generated/clean.jsonl (run the pipeline first):
 
     reference   log-mel in, the frozen encoder runs every step, the Q-Former reads all 1,500 states
     cached      the encoder's tapped states computed once per clip (their one-off cost is reported apart)
