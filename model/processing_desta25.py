@@ -136,13 +136,14 @@ class DeSTA25Processor:
         *,
         num_queries: int,
         max_length: int,
-        audio_locator: str = "<|AUDIO|>",
-        placeholder_token: str = "<|AUDIO_PLACEHOLDER|>",
-        max_transcript_tokens: int = 128,
-        max_audio_windows: int = 4,
-        audio_start_marker: str = "",
-        audio_end_marker: str = "",
-        mask_padding_frames: bool = False,
+        # CONFIG_SETTINGS, no defaults here: they come from the DeSTA25Config (from_config) or a saved processor.
+        audio_locator: str,
+        placeholder_token: str,
+        max_transcript_tokens: int,
+        max_audio_windows: int,
+        audio_start_marker: str,
+        audio_end_marker: str,
+        mask_padding_frames: bool,
         audio_root: str | os.PathLike | None = None,
     ):
         self.tokenizer = tokenizer
