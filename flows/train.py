@@ -7,7 +7,9 @@ conditions by kind, logs it into the run's MLflow record, writes metrics/train.j
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 from prefect import flow, task
 
@@ -16,6 +18,7 @@ from tasks.params import Params, load_params
 from tasks.train.data import KINDS, BadRowError
 from tasks.train.launch import launch_training
 from tasks.train.stage import check_rows, evaluate_conditions
+from tasks.train.tracking import log_results
 
 
 @task(name="check-rows")
@@ -58,11 +61,6 @@ def train(params_path: str = "params.yaml", metrics_path: str = "metrics/train.j
 
 
 def _log_to_run(params: Params, metrics: dict) -> None:
-    import json
-    from pathlib import Path
-
-    from tasks.train.tracking import log_results
-
     run_id = json.loads(Path(params.train.run_info).read_text()).get("mlflow_run_id")
     if run_id:
         flat = {f"valid_loss.{c}.{k}": v for c, losses in metrics["valid_loss"].items() for k, v in losses.items()}

@@ -329,6 +329,12 @@ class TrainParams(Section):
     tracking_uri: str | None = None
     experiment: str = "destaflow-train"
 
+    @field_validator("betas", mode="before")
+    @classmethod
+    def _pair_as_tuple(cls, betas: Any) -> Any:
+        """YAML has no tuples: [beta1, beta2] is the pair."""
+        return tuple(betas) if isinstance(betas, list) else betas
+
     @model_validator(mode="after")
     def _consistent(self) -> "TrainParams":
         if not 0.0 <= self.betas[0] < 1.0 or not 0.0 <= self.betas[1] < 1.0:
