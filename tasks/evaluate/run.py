@@ -33,6 +33,8 @@ class ConditionResult:
     records: list[dict]
     metrics: dict[str, Any]
     items: list[Item] = field(default_factory=list)
+    # "<item id>: <why>" for every item that could not be answered (missing or unusable audio).
+    errors: list[str] = field(default_factory=list)
 
 
 def generate_kwargs(suite: Suite, settings: RunSettings) -> dict[str, Any]:
@@ -83,10 +85,9 @@ def run_condition(suite: Suite, items: Sequence[Item], model, condition: str, se
     errors = [r for r in records if r["error"]]
     metrics["missing_audio"] = sum(1 for r in errors if r["error"].startswith("missing audio"))
     metrics["unusable_items"] = len(errors)
-    metrics["error_examples"] = [f"{r['id']}: {r['error']}" for r in errors[:5]]
     if condition == "mismatched":
         metrics["unmatched_clips"] = unmatched
-    return ConditionResult(condition, records, metrics, list(items))
+    return ConditionResult(condition, records, metrics, list(items), [f"{r['id']}: {r['error']}" for r in errors])
 
 
 def load_items(suite: Suite, settings: RunSettings) -> list[Item]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,14 @@ def chance_levels(metrics: dict) -> dict[str, float]:
     return chance | {name: row["chance"] for name, row in category_table(metrics).items() if "chance" in row}
 
 
-def evaluate(params: Params) -> dict[str, Any]:
+@dataclass
+class Evaluation:
+    metrics: dict[str, Any]
+    # suite -> "<item id>: <why>" for items the trained model could not be asked (missing or unusable audio).
+    unanswered: dict[str, list[str]]
+
+
+def evaluate(params: Params) -> Evaluation:
     ev = params.evaluate
     out = Path(ev.out)
     model = load_model(params)
@@ -100,6 +108,7 @@ def evaluate(params: Params) -> dict[str, Any]:
     llm_path, _ = locate_base_model(model.config.llm, model.config.llm_revision)
     judge = make_judge(ev.judge.endpoint, ev.judge.model, llm_path)
     metrics: dict[str, Any] = {"suites": {}}
+    unanswered = {}
     for name in ev.suites:
         suite = suite_of(name, params)
         suite.adapter_instance.judge = judge
@@ -112,6 +121,7 @@ def evaluate(params: Params) -> dict[str, Any]:
             path.write_text(json.dumps(official, indent=2, ensure_ascii=False, default=str) + "\n")
         write_plots(Path(ev.plots), name, results)
         metrics["suites"][name] = suite_metrics(suite, results)
+        unanswered[name] = results["trained"].errors
     primary = load_suite(ev.primary)
     value = metrics["suites"][ev.primary]["conditions"]["trained"][primary.primary_metric]
     metrics["primary"] = {"suite": ev.primary, "version": primary.version, "metric": primary.primary_metric,
@@ -121,7 +131,7 @@ def evaluate(params: Params) -> dict[str, Any]:
     metrics["forgetting"] = forgetting.metrics()
     metrics["settings"] = {"batch_size": ev.batch_size, "long_audio": ev.long_audio, "vad": ev.vad,
                            "judge": judge.name, "model": ev.model}
-    return metrics
+    return Evaluation(metrics, unanswered)
 
 
 # ---------------------------------------------------------------------------------------------- tracking

@@ -44,7 +44,7 @@ def test_missing_audio_is_counted_and_reported(tiny_model, mmau_set):
     suite = load_suite("mmau", data=str(mmau_set))
     result = run_suite(suite, tiny_model, ["trained"], RunSettings(batch_size=2, max_new_tokens=4))["trained"]
     assert result.metrics["missing_audio"] == 1 and result.metrics["no_prediction"] == 1
-    assert result.metrics["error_examples"][0].startswith("m5: missing audio")
+    assert result.errors == [f"m5: missing audio: {mmau_set.parent / 'test-mini-audios' / 'm5.wav'}"]
     assert result.metrics["n"] == 4
     record = result.records[0]
     assert record["provenance"]["long_audio"] == "reference" and record["provenance"]["batch_size"] == 2
@@ -59,7 +59,7 @@ def test_windows_mode_over_the_window_limit_is_an_unusable_item(base_dirs, tiny_
     settings = RunSettings(batch_size=4, long_audio="windows", max_new_tokens=3)
     result = run_condition(suite, suite.adapter_instance.read(str(mmau_set)), model, "trained", settings)
     # m4 is 40 s: two windows, beyond max_audio_windows=1; the reference mode keeps its first 30 s instead.
-    assert result.metrics["unusable_items"] == 2 and any("m4" in e for e in result.metrics["error_examples"])
+    assert result.metrics["unusable_items"] == 2 and any(e.startswith("m4: model input") for e in result.errors)
     reference = run_condition(suite, suite.adapter_instance.read(str(mmau_set)), model, "trained",
                               RunSettings(batch_size=4, max_new_tokens=3))
     assert reference.metrics["unusable_items"] == 1

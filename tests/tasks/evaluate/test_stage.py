@@ -22,8 +22,11 @@ def stage_params(tmp_path, model_dir, corpus, **changes):
 
 def test_stage_outputs_and_metrics(tmp_path, trained_dir, embedded_corpus):
     params = stage_params(tmp_path, trained_dir, embedded_corpus)
-    metrics = evaluate(params)
+    evaluation = evaluate(params)
+    metrics = evaluation.metrics
     embedded = metrics["suites"]["embedded"]
+    assert evaluation.unanswered["embedded"] == [
+        f"n2/category: missing audio: {embedded_corpus.parent / 'audio' / 'n2.wav'}"]
     assert set(embedded["conditions"]) == {"untrained", "text_only", "mismatched", "trained"}
     assert embedded["version"] == "1" and embedded["chance"]["gender"] == 50.0
     assert embedded["conditions"]["trained"]["missing_audio"] == 1  # n2 (its category item)
