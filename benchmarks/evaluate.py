@@ -58,6 +58,7 @@ def measure(model, suite, items, batch_size: int, max_new_tokens: int) -> dict:
     start = time.perf_counter()
     answers = answerer.answer(items, suite.audio_base, kwargs)
     seconds = time.perf_counter() - start
+    print(f"batch {batch_size}: {len(items)} items in {seconds:.1f} s", file=sys.stderr, flush=True)
     records = [suite.adapter_instance.record(a.item, a.output) for a in answers]
     return {"batch_size": batch_size, "items": len(items), "seconds": seconds, "items_per_s": len(items) / seconds,
             "answered": sum(r["prediction"] is not None for r in records)}
