@@ -69,3 +69,15 @@ def test_stage_without_a_trained_model(tmp_path, embedded_corpus):
 def test_params_refuse_a_suite_without_data():
     with pytest.raises(ValueError, match="suites.mmau.data"):
         EvaluateParams.model_validate({**load_params().evaluate.model_dump(), "suites": {"mmau": {}}})
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"conditions": ["untrained"]}, "must include trained"),
+    ({"primary": "mmau"}, "primary 'mmau' must be one of the suites run"),
+    ({"suites": {"nope": {"data": "x"}}}, "suites.nope: not a registered suite"),
+    ({"long_audio": "all"}, "long_audio"),
+    ({"judge": {"endpoint": "localhost:8000"}}, "http"),
+])
+def test_params_refuse_contradictions(change, message):
+    with pytest.raises(ValueError, match=message):
+        EvaluateParams.model_validate({**load_params().evaluate.model_dump(), **change})
