@@ -32,7 +32,7 @@ from tasks.generate.chat import CHAT_TEMPLATE_MODE, chat_template_digest, load_t
 from tasks.generate.nll import nll_sample, response_nll
 from tasks.generate.prompts import Prompt, load_prompt_pool, sample_prompt, stable_int
 from tasks.generate.seed import render_seed_description
-from tasks.generate.shards import ShardStore, ShardWriter, fingerprint
+from tasks.generate.shards import ShardStore, ShardWriter, fingerprint, work_dir_lock
 from tasks.generate.vllm_server import local_vllm_server
 from tasks.manifest import read_manifest
 from tasks.params import REPO_ROOT, Params
@@ -112,7 +112,7 @@ def check_served_model(generator: Generator, endpoints: list[str], allow_foreign
 def plan_rows(params: Params) -> list[PlannedRow]:
     gen = params.generate
     frame = read_manifest(gen.manifest)
-    pool = load_prompt_pool(repo_path(gen.prompt_pool))
+    pool = load_prompt_pool(gen.prompt_pool)
     planned = []
     for record in frame.to_dict(orient="records"):
         record = {key: None if value is pd.NA else value for key, value in record.items()}
@@ -194,6 +194,11 @@ def run_fingerprint(params: Params, planned: list[PlannedRow], generator: Genera
 
 def generate_rows(params: Params) -> dict:
     """Run (or resume) generation and write `generate.out`; returns the stage metrics (NLL not included)."""
+    with work_dir_lock(params.generate.work_dir):
+        return _generate_rows(params)
+
+
+def _generate_rows(params: Params) -> dict:
     gen = params.generate
     planned = plan_rows(params)
     by_id = {plan.record["id"]: plan for plan in planned}

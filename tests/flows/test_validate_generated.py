@@ -1,4 +1,4 @@
-"""The target-gate flow end to end: clean rows pass through verbatim; a broken file exits 1."""
+"""The target-gate flow end to end: clean rows pass through unchanged; a broken file exits 1."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from flows.validate_generated import main, validate_generated
 from tasks.params import REPO_ROOT
+from tasks.rows import read_rows
 from tests.tasks.validate.gate_helpers import generated_row, jsonl
 
 pytestmark = pytest.mark.slow
@@ -23,7 +24,7 @@ def prefect_api():
         yield
 
 
-def rows_with_params(tmp_path: Path, lines: list[str]) -> tuple[Path, Path]:
+def rows_with_params(tmp_path: Path, lines: list[str], **generate) -> tuple[Path, Path]:
     out = tmp_path / "generated"
     out.mkdir()
     (out / "rows.jsonl").write_text("\n".join(lines) + "\n")
@@ -31,12 +32,13 @@ def rows_with_params(tmp_path: Path, lines: list[str]) -> tuple[Path, Path]:
     params["validate_generated"].update(
         rows=str(out / "rows.jsonl"), clean=str(out / "clean.jsonl"), quarantine=str(out / "quarantine.jsonl"),
         report=str(out / "validation"))
+    params["generate"].update(generate)
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump(params))
     return out, params_file
 
 
-def test_flow_passes_clean_rows_verbatim(prefect_api, tmp_path):
+def test_flow_passes_clean_rows_unchanged(prefect_api, tmp_path):
     out, params_file = rows_with_params(tmp_path, jsonl([generated_row(n) for n in range(6)]))
     metrics_file = tmp_path / "metrics" / "validate_generated.json"
 
@@ -44,7 +46,7 @@ def test_flow_passes_clean_rows_verbatim(prefect_api, tmp_path):
 
     assert metrics["passed"] and (metrics["rows"], metrics["clean"], metrics["quarantined"]) == (6, 6, 0)
     assert json.loads(metrics_file.read_text()) == metrics
-    assert (out / "clean.jsonl").read_text() == (out / "rows.jsonl").read_text()
+    assert read_rows(str(out / "clean.jsonl")) == read_rows(str(out / "rows.jsonl"))
     assert (out / "quarantine.jsonl").read_text() == ""
     assert (out / "validation" / "index.html").is_file()
     artifact = Artifact.get("validate-generated")
@@ -62,3 +64,11 @@ def test_flow_exits_non_zero_naming_the_failed_check(prefect_api, tmp_path, caps
     assert "json_object (expect_column_values_to_be_null): 1 rows, e.g. line=5, id=None" in message
     assert not (out / "clean.jsonl").exists()
     assert json.loads((out / "quarantine.jsonl").read_text())["line"] == 5
+
+
+@pytest.mark.parametrize("generate, quarantined", [({}, 1), ({"allow_foreign_generator": True, "generator": "x/y"}, 0)])
+def test_params_not_the_row_decide_on_a_foreign_generator(prefect_api, tmp_path, generate, quarantined):
+    claims = generated_row(0, generator={"model": "x/y", "foreign_override": True})
+    _, params_file = rows_with_params(tmp_path, jsonl([claims] + [generated_row(n) for n in range(1, 10)]), **generate)
+    metrics = validate_generated(str(params_file), str(tmp_path / "metrics.json"))
+    assert (metrics["quarantined"], metrics["failing_rows_by_check"]["generator_allowed"]) == (quarantined, quarantined)
