@@ -74,7 +74,8 @@ def test_the_stage_flow_publishes_metrics_tables_and_an_mlflow_run(tmp_path, tra
     params_path = tmp_path / "params.yaml"
     params_path.write_text(yaml.safe_dump(params))
     metrics_path = tmp_path / "metrics" / "evaluate.json"
-    with prefect_test_harness():
+    # A generous start-up timeout: the test machine's two cores are shared.
+    with prefect_test_harness(server_startup_timeout=180):
         metrics = evaluate_flow(str(params_path), str(metrics_path))
     stored = json.loads(metrics_path.read_text())
     assert set(stored) >= {"suites", "primary", "forgetting"}

@@ -81,3 +81,18 @@ def test_params_refuse_a_suite_without_data():
 def test_params_refuse_contradictions(change, message):
     with pytest.raises(ValueError, match=message):
         EvaluateParams.model_validate({**load_params().evaluate.model_dump(), **change})
+
+
+def test_mlflow_run_without_a_tracked_training_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    params = load_params()
+    section = EvaluateParams.model_validate({**params.evaluate.model_dump(), "out": str(tmp_path / "out"),
+                                             "plots": str(tmp_path / "plots"), "train_run": str(tmp_path / "run.json")})
+    params = params.model_copy(update={"evaluate": section})
+    (tmp_path / "out").mkdir()
+    (tmp_path / "run.json").write_text(json.dumps({"mlflow_run_id": None, "mlflow_experiment": "x", "tracking_uri": None}))
+    (tmp_path / "metrics.json").write_text("{}")
+    run_id = log_to_mlflow(params, {"primary": {"value": 1.0}}, str(tmp_path / "metrics.json"))
+    run = mlflow.get_run(run_id)
+    assert "mlflow.parentRunId" not in run.data.tags and run.data.params["evaluate.batch_size"] == "8"
+    assert run.data.metrics["primary.value"] == 1.0
