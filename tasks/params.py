@@ -404,8 +404,9 @@ class EvaluateParams(Section):
                 raise ValueError(f"suites.{name}.data: the suite ships no data; give the path of its official files")
         if self.primary not in self.suites:
             raise ValueError(f"primary {self.primary!r} must be one of the suites run: {sorted(self.suites)}")
-        if "mismatched" in self.conditions and "trained" not in self.conditions:
-            raise ValueError("conditions: mismatched is compared with trained; list trained too")
+        if "trained" not in self.conditions:
+            raise ValueError("conditions: must include trained (every suite runs the trained model; the others "
+                             "are compared with it)")
         return self
 # ------------------------------------------------------------------------------------------- register
 class PrimaryMetricParams(Section):

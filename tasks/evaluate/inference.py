@@ -67,8 +67,7 @@ def as_text(messages: list[dict], text: str, start: str = "", end: str = "") -> 
 
 
 class Answerer:
-    """Batched answers of one model; `feed` turns (item, conversation with audio) into what the model reads
-    (the identity for the trained model, audio dropped for text only ...)."""
+    """Batched answers of one model."""
 
     def __init__(self, model, batch_size: int = 8, long_audio: str = "reference", vad: bool = True):
         if batch_size < 1:
@@ -100,10 +99,14 @@ class Answerer:
                       transcript=transcripts[url])
 
     def answer(self, items: Sequence[Item], audio_root: str, generate_kwargs: dict,
-               feed: Callable[[Answer], list[dict]] = lambda answer: answer.messages,
+               feed: Callable[[Answer], list[dict]] | None = None, audio_vectors: bool = True,
                progress: Callable[[int], None] = lambda answered: None) -> list[Answer]:
         """Answers in item order; an item whose audio is missing or unusable keeps output None and an error.
+        `feed` rewrites what the model reads (default: the conversation with its audio); `audio_vectors=False`
+        leaves the audio vectors out and keeps the transcript (the model library's text-only knob);
         `progress` is called with the number of items each batch answered."""
+        generate_kwargs = {**generate_kwargs, "audio_vectors": audio_vectors}
+        feed = feed or (lambda answer: answer.messages)
         transcripts: dict[str, str] = {}
         answers = [self.prepare(item, audio_root, transcripts) for item in items]
         ready = [answer for answer in answers if answer.error is None]
