@@ -30,7 +30,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # uv (~8x faster than pip) from PATH, else installed into the ignored .work/tools on first use.
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.work/tools/bin/uv)
 
-.PHONY: setup system venv vllm-venv models demo test test-fast clean-venvs
+.PHONY: setup system venv vllm-venv models deploy serve demo test test-fast clean-venvs
 setup: system venv vllm-venv models
 
 system:
@@ -63,6 +63,15 @@ models: venv
 demo: setup
 	$(VENV)/bin/dvc repro
 	$(PY) -m flows.summary
+
+# Prefect deployments of prefect.yaml on the running stack: process work pool, `gpu` limit, a worker.
+deploy: venv
+	set -a && . ./.work/stack.env && set +a && $(PY) -m infra.deployments up
+# The champion over HTTP (POST /invocations); base models from models/, clips under the corpus folder.
+SERVE_PORT ?= 5055
+serve: venv
+	set -a && . ./.work/stack.env && set +a && $(VENV)/bin/mlflow models serve \
+	  -m models:/destaflow-$(PRESET)@champion --env-manager local --host 127.0.0.1 --port $(SERVE_PORT)
 
 test: setup
 	$(VENV)/bin/pytest
