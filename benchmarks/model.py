@@ -29,10 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from model import DeSTA25Config, DeSTA25Model, DeSTA25Processor  # noqa: E402
 from model.base_models import resolve_base_model  # noqa: E402
 
-SMOL = {"llm": "HuggingFaceTB/SmolLM2-135M-Instruct", "encoder": "openai/whisper-tiny.en", "qformer_layers": 2,
-        "num_queries": 16}
-DESTA25 = {"llm": "meta-llama/Llama-3.1-8B-Instruct", "encoder": "openai/whisper-large-v3", "qformer_layers": 6,
-           "num_queries": 64, "tapped_layers": [7, 15, 23, 31]}
+from tasks.params import preset_model  # noqa: E402
+
+SMOL, DESTA25 = preset_model("smol").model_dump(), preset_model("desta25").model_dump()
 TRANSCRIPT = "please check the number and dial again or hang up and call the operator for assistance"
 RESPONSE = (
     "A calm female voice with an American accent reads a short telephone system prompt. She asks the listener to "
@@ -42,7 +41,7 @@ RESPONSE = (
 
 
 def smol_model(device: str, dtype: str, attention: str) -> DeSTA25Model:
-    config = DeSTA25Config(**SMOL, dtype=dtype, attn_implementation=attention)
+    config = DeSTA25Config(**{**SMOL, "dtype": dtype, "attn_implementation": attention})
     return DeSTA25Model.from_config(config, device=device)
 
 
@@ -67,7 +66,7 @@ def desta25_sized_model(device: str, dtype: str, attention: str) -> DeSTA25Model
         WhisperForConditionalGeneration,
     )
 
-    config = DeSTA25Config(**DESTA25, dtype=dtype, attn_implementation=attention)
+    config = DeSTA25Config(**{**DESTA25, "dtype": dtype, "attn_implementation": attention})
     torch_dtype = getattr(torch, dtype)
     with torch.device(device):
         llm = LlamaForCausalLM._from_config(LlamaConfig(**LLAMA31_8B), dtype=torch_dtype, attn_implementation=attention)

@@ -141,8 +141,10 @@ def prefect_spec(prefect: PrefectEndpoint, state_dir: Path, setting: str) -> Ser
     command = [str(BIN_DIR / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(prefect.port)]
     return ServerSpec(
         name="prefect", command=command, url=prefect.url, health_path="/api/health", state_dir=state_dir,
-        ports=(Port(prefect.port, setting),), env={**QUIET_ENV, "PREFECT_HOME": str(state_dir / "prefect")},
-        startup_timeout_s=180)
+        ports=(Port(prefect.port, setting),), startup_timeout_s=180,
+        # The UI asks the API at PREFECT_SERVER_UI_API_URL, which defaults to port 4200 whatever --port says.
+        env={**QUIET_ENV, "PREFECT_HOME": str(state_dir / "prefect"), "PREFECT_SERVER_API_HOST": "127.0.0.1",
+             "PREFECT_SERVER_API_PORT": str(prefect.port), "PREFECT_SERVER_UI_API_URL": prefect.api_url})
 
 
 def mlflow_spec(mlflow: MlflowEndpoint, state_dir: Path, setting: str) -> ServerSpec:

@@ -1,7 +1,7 @@
 """The DeSTA2.5 audio language model as a torch/transformers library (imports no tasks/ or flows/ code).
 
-Exports resolve lazily (PEP 562) so `python -m model.base_models` and `from model.base_models import ...`
-do not pay for importing the modeling code.
+Exports resolve lazily (PEP 562) so `from model.base_models import ...` (the base-model lookup) does not
+pay for importing the modeling code.
 """
 
 from importlib import import_module

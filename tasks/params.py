@@ -9,10 +9,10 @@ the dotted key and the reason, before any model or server starts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRESETS_DIR = REPO_ROOT / "presets"
@@ -20,6 +20,10 @@ PRESETS_DIR = REPO_ROOT / "presets"
 
 class ParamsError(ValueError):
     """A params file that cannot be used; the message names the file, the key and the fix."""
+
+
+# YAML has no tuples: a two-item list is the pair (its items are still checked strictly).
+Pair = Annotated[tuple[float, float], BeforeValidator(lambda value: tuple(value) if isinstance(value, list) else value)]
 
 
 class Section(BaseModel):
@@ -45,6 +49,10 @@ class LoraParams(Section):
 
 
 class ModelParams(Section):
+    """The audio LM. The base models and the connector's shape (llm, encoder, qformer_layers, num_queries,
+    tapped_layers, dtype) have no default here: every preset names them. The defaults below are the
+    project's; model/'s DeSTA25Config repeats them in its signature (a test checks they agree)."""
+
     llm: str
     llm_revision: str | None = None
     encoder: str
@@ -52,15 +60,25 @@ class ModelParams(Section):
     qformer_layers: int = Field(gt=0)
     num_queries: int = Field(gt=0)
     # None: 4 encoder layers evenly spaced, ending with the last (the reference's 7/15/23/31 of 32).
-    tapped_layers: list[int] | None = None
+    tapped_layers: list[int] | None
     audio_locator: str = "<|AUDIO|>"
     placeholder_token: str = "<|AUDIO_PLACEHOLDER|>"
     max_transcript_tokens: int = Field(128, gt=0)
     # Audio longer than one 30 s Whisper window is split; this bounds the number of windows.
     max_audio_windows: int = Field(4, gt=0)
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Literal["float32", "bfloat16", "float16"]
+    # The reference keeps Whisper in float32 (outside bf16 autocast) whatever the LLM's dtype.
+    encoder_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
     lora: LoraParams = LoraParams()
+    # Text around each audio block in the prompt; the reference's released model uses <start_audio>/<end_audio>.
+    audio_start_marker: str = ""
+    audio_end_marker: str = ""
+    # False (the reference): the Q-Former also reads the encoder states of the silence padding each clip up to
+    # 30 s; True: those states are masked out (cached encoder states are then cropped to the clip).
+    mask_padding_frames: bool = False
+    # Dropout inside the Q-Former while training (the reference's BERT default).
+    qformer_dropout: float = Field(0.1, ge=0.0, lt=1.0)
 
     @field_validator("tapped_layers")
     @classmethod
@@ -68,6 +86,12 @@ class ModelParams(Section):
         if layers is not None and (not layers or layers != sorted(set(layers)) or layers[0] < 0):
             raise ValueError("must be a non-empty, strictly increasing list of 0-based encoder layer indices")
         return layers
+
+
+# ---------------------------------------------------------------------------------------- base models
+class BaseModelsParams(Section):
+    # What the base_models stage prepared (names, revisions): the stages that load a base model depend on it.
+    out: str
 
 
 # --------------------------------------------------------------------------------------------- corpus
@@ -163,15 +187,7 @@ class ValidateCorpusParams(Section):
     max_clipped_fraction: float = Field(ge=0.0, le=1.0)
     max_failed_fraction: float = Field(ge=0.0, le=1.0)
     probe_workers: int = Field(8, gt=0)
-    split_bounds: dict[Literal["train", "valid", "test"], tuple[float, float]]
-
-    @field_validator("split_bounds", mode="before")
-    @classmethod
-    def _pairs_as_tuples(cls, bounds: Any) -> Any:
-        """YAML has no tuples: a [low, high] list is the pair (its items are still checked strictly)."""
-        if isinstance(bounds, dict):
-            return {split: tuple(pair) if isinstance(pair, list) else pair for split, pair in bounds.items()}
-        return bounds
+    split_bounds: dict[Literal["train", "valid", "test"], Pair]
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "ValidateCorpusParams":
@@ -234,7 +250,7 @@ class GenerateParams(Section):
     allow_foreign_generator: bool = False
     # None: the preset's LLM (self-generation). Anything else needs allow_foreign_generator: true.
     generator: str | None = None
-    prompt_pool: str = "tasks/generate/prompt_pool_v1.jsonl"
+    prompt_pool: str
     # transformers backend: rows per generate() call.
     batch_size: int = Field(8, gt=0)
     # Self-consistency NLL on a deterministic sample of this many rows (0 = all rows).
@@ -261,6 +277,127 @@ class GenerateParams(Section):
         return endpoints
 
 
+# ------------------------------------------------------------------------------------------- training
+class TrainParams(Section):
+    rows: str
+    # Audio paths in the rows are relative to this folder (the corpus the gates checked).
+    audio_root: str
+    out: str
+    bad_rows: str
+    run_info: str
+    plots: str
+    # Checkpoints live outside DVC's outs, so a killed run resumes instead of starting over.
+    checkpoint_dir: str
+    seed: int
+    lr: float = Field(gt=0.0)
+    betas: Pair
+    weight_decay: float = Field(ge=0.0)
+    lr_scheduler: Literal["cosine", "linear", "constant_with_warmup"] = "cosine"
+    warmup_steps: int = Field(ge=0)
+    max_grad_norm: float = Field(gt=0.0)
+    # Rows per process and step; the global batch is batch_size * gradient_accumulation_steps * processes.
+    batch_size: int = Field(gt=0)
+    gradient_accumulation_steps: int = Field(1, gt=0)
+    epochs: float = Field(gt=0.0)
+    # A step budget wins over epochs when set.
+    max_steps: int | None = Field(None, gt=0)
+    precision: Literal["fp32", "bf16"] = "fp32"
+    # Prompt (audio positions and transcript included) plus target, in tokens; longer targets are cut here.
+    max_train_tokens: int = Field(gt=0)
+    max_valid_tokens: int = Field(gt=0)
+    # Missing/unreadable audio, a prompt that fills the token cap, an empty response:
+    # `skip` leaves the row out and lists it in `bad_rows`; `fail` stops before training naming it.
+    on_bad_row: Literal["skip", "fail"] = "fail"
+    # Compute the frozen encoder's tapped states once per clip and reuse them every epoch.
+    encoder_cache: bool = True
+    # Batches of rows of similar length (less padding); the order stays seeded.
+    group_by_length: bool = True
+    logging_steps: int = Field(gt=0)
+    eval_steps: int | None = Field(None, gt=0)
+    save_steps: int = Field(gt=0)
+    save_total_limit: int = Field(2, gt=0)
+    eval_batch_size: int = Field(gt=0)
+    # Processes per node (> 1: the flow launches torchrun), nodes, and the rendezvous of a multi-node run.
+    processes: int = Field(1, gt=0)
+    nodes: int = Field(1, gt=0)
+    rdzv_endpoint: str | None = None
+    distributed: Literal["ddp", "fsdp"] = "ddp"
+    # MLflow: None uses MLFLOW_TRACKING_URI (the stack's server), else a local store under .work/mlflow.
+    tracking_uri: str | None = None
+    experiment: str = "destaflow-train"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TrainParams":
+        if not 0.0 <= self.betas[0] < 1.0 or not 0.0 <= self.betas[1] < 1.0:
+            raise ValueError("betas must both lie in [0, 1)")
+        if self.nodes > 1 and not self.rdzv_endpoint:
+            raise ValueError("nodes > 1 needs rdzv_endpoint (host:port of the rendezvous every node reaches)")
+        if self.save_steps % self.logging_steps:
+            raise ValueError("save_steps must be a multiple of logging_steps, so each checkpoint has its curve point")
+        return self
+
+
+# ----------------------------------------------------------------------------------------- evaluation
+class SuiteParams(Section):
+    """Where one registered suite's official files are (local or s3://), and per-suite overrides."""
+
+    data: str | None = None
+    audio_root: str | None = None
+    max_new_tokens: int | None = Field(None, gt=0)
+
+
+class JudgeParams(Section):
+    # An OpenAI-compatible base URL (a vLLM server, a hosted model); null: the local backbone LLM judges.
+    endpoint: str | None = None
+    model: str | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, endpoint: str | None) -> str | None:
+        if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+            raise ValueError(f"{endpoint!r} must be an http(s):// base URL of an OpenAI-compatible server")
+        return endpoint
+
+
+class ForgettingParams(Section):
+    max_new_tokens: int = Field(128, gt=0)
+    # With LoRA on: the largest IF-rate drop (points) of the LALM without audio against its backbone that passes.
+    max_if_rate_drop: float = Field(10.0, ge=0.0)
+
+
+class EvaluateParams(Section):
+    model: str
+    train_run: str
+    out: str
+    plots: str
+    # Registered suites (tasks/evaluate/suites/) to run, each with its data location.
+    suites: dict[str, SuiteParams]
+    primary: str
+    conditions: list[Literal["untrained", "text_only", "mismatched", "trained"]] = Field(min_length=1)
+    batch_size: int = Field(8, gt=0)
+    # Clips over 30 s: `reference` = first 30 s only (one window, as the reference); `windows` = ours.
+    long_audio: Literal["reference", "windows"] = "reference"
+    vad: bool = True
+    seed: int
+    # At most this many items per suite (null: all).
+    max_items: int | None = Field(None, gt=0)
+    judge: JudgeParams = JudgeParams()
+    forgetting: ForgettingParams = ForgettingParams()
+
+    @model_validator(mode="after")
+    def _suites_known(self) -> "EvaluateParams":
+        from tasks.evaluate.registry import available_suites, load_suite
+
+        for name, suite in self.suites.items():
+            if name not in available_suites():
+                raise ValueError(f"suites.{name}: not a registered suite; registered: {available_suites()}")
+            if suite.data is None and load_suite(name).data is None:
+                raise ValueError(f"suites.{name}.data: the suite ships no data; give the path of its official files")
+        if self.primary not in self.suites:
+            raise ValueError(f"primary {self.primary!r} must be one of the suites run: {sorted(self.suites)}")
+        if "mismatched" in self.conditions and "trained" not in self.conditions:
+            raise ValueError("conditions: mismatched is compared with trained; list trained too")
+        return self
 # ------------------------------------------------------------------------------------------- register
 class PrimaryMetricParams(Section):
     """The metric the champion gate compares: suites[suite].conditions[condition][metric] of metrics/evaluate.json."""
@@ -304,13 +441,25 @@ class RegisterParams(Section):
 class Params(Section):
     preset: str
     model: ModelParams
+    base_models: BaseModelsParams
     corpus: CorpusParams
     validate_corpus: ValidateCorpusParams
     generate: GenerateParams
     validate_generated: ValidateGeneratedParams
+    train: TrainParams
+    evaluate: EvaluateParams
     # Key `register` in params.yaml; the attribute is `registry` because pydantic models already have a
     # `register` (ABCMeta's).
     registry: RegisterParams = Field(RegisterParams(), alias="register")
+
+    @model_validator(mode="after")
+    def _fsdp_needs_lora(self) -> "Params":
+        if self.train.distributed == "fsdp" and not self.model.lora.enabled:
+            raise ValueError(
+                "train.distributed=fsdp shards trainable weights, worth it only with LoRA: set model.lora.enabled: "
+                "true or use train.distributed: ddp"
+            )
+        return self
 
     @model_validator(mode="after")
     def _corpus_passes_its_gate(self) -> "Params":
@@ -411,6 +560,17 @@ def load_params(path: str | Path = REPO_ROOT / "params.yaml") -> Params:
     merged = deep_merge(_read_yaml(preset_file), user)
     try:
         return Params.model_validate(merged)
+    except ValidationError as error:
+        raise ParamsError(_format_errors(path, error)) from None
+
+
+def preset_model(preset: str) -> ModelParams:
+    """The `model` section of presets/<preset>.yaml on its own (no params.yaml over it), validated."""
+    path = PRESETS_DIR / f"{preset}.yaml"
+    if not path.is_file():
+        raise ParamsError(f"{path}: unknown preset {preset!r}; choose one of {available_presets()}")
+    try:
+        return ModelParams.model_validate(_read_yaml(path).get("model") or {})
     except ValidationError as error:
         raise ParamsError(_format_errors(path, error)) from None
 

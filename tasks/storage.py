@@ -9,20 +9,29 @@ killed process or a full disk sees the previous output or the complete new one, 
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
+import re
 import shutil
+import socket
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
 import fsspec
+from filelock import FileLock, Timeout
 
 # Temporary siblings of an output: hidden, named after it, so a leftover says whose it was.
 TEMP_MARK = ".tmp-"
+_DRIVE = re.compile(r"^[A-Za-z]:")
+LOCK_NAME = ".lock"
+HOLDER_NAME = ".lock-holder.json"
 
 
 class OutputWriteError(OSError):
@@ -53,6 +62,63 @@ def join(base: str, *parts: str) -> str:
     if "://" in base:
         return posixpath.join(base, *parts)
     return os.path.join(base, *parts)
+
+
+class OutsideRootError(ValueError):
+    """A path that leads out of its data root (by its text, or once links are followed)."""
+
+
+def path_problem(path: object) -> str | None:
+    """Why `path`, as text, may not be used as a location relative to a data root; None when it may.
+
+    Text alone cannot see links: `inside_root` also follows them.
+    """
+    if path is None or (isinstance(path, str) and not path.strip()) or path != path:  # path != path: NaN
+        return "empty path"
+    if not isinstance(path, str):
+        return f"{path!r} is not a text path"
+    if "://" in path or path.startswith(("/", "\\")) or _DRIVE.match(path):
+        return f"{path!r} is absolute; paths must be relative to the data root"
+    normal = posixpath.normpath(path.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        return f"{path!r} escapes the data root"
+    if normal == ".":
+        return "empty path"
+    return None
+
+
+def inside_root(root: str, path: object, *, allow_absolute: bool = False) -> str:
+    """The URL of `path` under `root`, after following links; raise OutsideRootError when it leads elsewhere.
+
+    The one confinement for every reader of audio (gates, ingestion, training, evaluation): a symlink
+    inside the root that points to a file elsewhere is outside. Locally the real paths are compared;
+    S3 has no links, so there the normalised key must lie under the root's prefix.
+    `allow_absolute`: `path` may also be an absolute path or URL, if it lies under `root` (user metadata).
+    """
+    absolute = isinstance(path, str) and ("://" in path or path.startswith("/"))
+    problem = None if absolute and allow_absolute else path_problem(path)
+    if problem:
+        raise OutsideRootError(problem)
+    url = path if absolute else join(root, path)
+    if not _under(root, url):
+        raise OutsideRootError(f"{path!r} leads outside the data root {root} (links followed)")
+    return url
+
+
+def locate(root: str, path: object, *, allow_absolute: bool = False) -> tuple[str | None, str | None]:
+    """`inside_root` for a reader that reports instead of raising: (URL, None), or (None, why not)."""
+    try:
+        return inside_root(root, path, allow_absolute=allow_absolute), None
+    except OutsideRootError as error:
+        return None, str(error)
+
+
+def _under(root: str, url: str) -> bool:
+    if is_remote(root) or is_remote(url):
+        (scheme, _, key), (root_scheme, _, root_key) = url.partition("://"), root.partition("://")
+        return scheme == root_scheme and posixpath.normpath(key).startswith(posixpath.normpath(root_key) + "/")
+    real_root = os.path.realpath(root.removeprefix("file://"))
+    return os.path.commonpath([real_root, os.path.realpath(url.removeprefix("file://"))]) == real_root
 
 
 def is_remote(url: str) -> bool:
@@ -156,3 +222,40 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+class DirectoryBusy(RuntimeError):
+    """Another process holds the directory; the message names it (pid, host, start time, command)."""
+
+
+@contextmanager
+def hold_directory(directory: str | Path, user: str) -> Iterator[None]:
+    """Hold `directory` for one `user` (e.g. "generate run") at a time; raise DirectoryBusy at once if another
+    process holds it. An OS file lock: the kernel frees it when the holder dies, even by SIGKILL."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(directory / LOCK_NAME, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise DirectoryBusy(
+            f"{directory} is in use by another {user} ({_holder(directory)}): two runs would write the same "
+            "outputs; wait for it to finish or stop it, then run again") from None
+    holder = directory / HOLDER_NAME
+    try:
+        # The lock file itself holds no text (filelock owns it): who holds it lives beside it.
+        write_text(str(holder), json.dumps({
+            "pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv),
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}, sort_keys=True))
+        yield
+    finally:
+        holder.unlink(missing_ok=True)
+        lock.release()
+
+
+def _holder(directory: Path) -> str:
+    try:
+        record = json.loads((directory / HOLDER_NAME).read_text())
+    except (OSError, ValueError):
+        return "holder not recorded yet"
+    return f"pid {record['pid']} on {record['host']}, started {record['started']}: {record['command']}"

@@ -34,3 +34,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+@pytest.fixture(autouse=True)
+def _previous_outputs_in_tmp(tmp_path_factory, monkeypatch):
+    """Stages run by tests set their previous outputs aside in a temporary folder, not the repo's .work/."""
+    monkeypatch.setenv("DESTAFLOW_PREVIOUS_DIR", str(tmp_path_factory.mktemp("previous")))

@@ -125,6 +125,11 @@ def _handle_problems(params: CorpusParams, problems: list[IngestProblem]) -> Non
         raise IngestError(fatal)
 
 
+def corpus_outputs(params: CorpusParams) -> list[str]:
+    """The corpus stage's outputs (dvc.yaml outs, and the ingest report when one is written)."""
+    return [join(params.out, name) for name in (AUDIO_DIR, MANIFEST_NAME, INGEST_REPORT_NAME)]
+
+
 def _replace(staging: Path, out: Path) -> None:
     """Swap the staged audio folder and manifest (and report) into `out`."""
     for name in (AUDIO_DIR, MANIFEST_NAME, INGEST_REPORT_NAME):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from model.base_models import sha256_of
+from tasks.base_models.wheels import sha256_of
 from tasks.corpus.audio import decode
 from tasks.storage import write_text
 
@@ -34,9 +34,9 @@ def transcribe(files: dict[str, Path]) -> dict[str, str]:
     import torch
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
-    from model.base_models import resolve_base_model
+    from tasks.base_models.prepare import prepare
 
-    model_dir = resolve_base_model(ASR_MODEL)
+    model_dir = prepare([ASR_MODEL])[ASR_MODEL]  # the corpus's own tool, whatever the preset's models are
     processor = WhisperProcessor.from_pretrained(model_dir)
     model = WhisperForConditionalGeneration.from_pretrained(model_dir).eval()
     texts = {}

@@ -1,4 +1,4 @@
-"""Writes prompt_pool_v1.jsonl, the instruction pool: `python -m tasks.generate.make_prompt_pool`.
+"""Writes the v1 instruction pool: `python -m tasks.generate.make_prompt_pool --out tasks/generate/prompt_pool_v1.jsonl`.
 
 The committed JSONL is the source of truth (rows sample from it by prompt id); this script records how
 v1 was composed: hand-written instructions per category, plus constrained-format requests built as
@@ -443,7 +443,8 @@ def build_pool() -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).with_name("prompt_pool_v1.jsonl")))
+    # No default: the pool the pipeline reads is generate.prompt_pool in params.yaml.
+    parser.add_argument("--out", required=True, help="the pool file to write (the v1 pool: prompt_pool_v1.jsonl)")
     out = Path(parser.parse_args().out)
     pool = build_pool()
     write_text(str(out), "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in pool))

@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_POOL = Path(__file__).with_name("prompt_pool_v1.jsonl")
+from tasks.params import REPO_ROOT
+
 POOL_KINDS = ("speech", "sound", "music", "sound_music")
 # Which pool kinds a clip of each manifest kind draws from.
 ELIGIBLE_KINDS = {
@@ -31,9 +32,10 @@ class Prompt:
     text: str
 
 
-def load_prompt_pool(path: str | Path | None = None) -> list[Prompt]:
-    """Read and check a pool file; raise ValueError naming the file and line for a bad row."""
-    path = Path(path or DEFAULT_POOL)
+def load_prompt_pool(path: str | Path) -> list[Prompt]:
+    """Read and check a pool file (generate.prompt_pool; a relative path is under the repository root);
+    raise ValueError naming the file and line for a bad row."""
+    path = Path(path) if Path(path).is_absolute() else REPO_ROOT / path
     prompts, seen = [], set()
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():

@@ -6,66 +6,24 @@ params never reuse stale rows. Each shard holds rows in the order they finished 
 atomically, so a shard file is either complete or absent; resuming skips every id already in a shard.
 DVC deletes a stage's outs before running it, which is why shards live outside the outs.
 
-One run at a time per work directory: `work_dir_lock` holds an OS file lock (released by the kernel
-when the holder dies, even by SIGKILL) and records who holds it, so a second run fails naming the holder.
+One run at a time per work directory (`work_dir_lock`): a second run fails at once naming the first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from tasks.rows import dumps_rows, parse_rows
-from tasks.storage import write_text
+from tasks.storage import hold_directory, write_text
 
 SHARD_GLOB = "shard-*.jsonl"
-LOCK_NAME = ".lock"
-HOLDER_NAME = ".lock-holder.json"
 
 
-class WorkDirBusy(RuntimeError):
-    """Another run holds the work directory; the message names it (pid, host, start time, command)."""
-
-
-@contextmanager
-def work_dir_lock(work_dir: str | Path) -> Iterator[None]:
-    """Hold `work_dir` for this run; raise WorkDirBusy at once if another process holds it."""
-    directory = Path(work_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(directory / LOCK_NAME, timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise WorkDirBusy(
-            f"{directory} is in use by another generate run ({_holder(directory)}): two runs would write the "
-            "same rows; wait for it to finish or stop it, then run again (finished rows are kept)") from None
-    holder = directory / HOLDER_NAME
-    try:
-        # The lock file itself holds no text (filelock owns it): who holds it lives beside it.
-        write_text(str(holder), json.dumps({
-            "pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv),
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}, sort_keys=True))
-        yield
-    finally:
-        holder.unlink(missing_ok=True)
-        lock.release()
-
-
-def _holder(directory: Path) -> str:
-    try:
-        record = json.loads((directory / HOLDER_NAME).read_text())
-    except (OSError, ValueError):
-        return "holder not recorded yet"
-    return f"pid {record['pid']} on {record['host']}, started {record['started']}: {record['command']}"
+def work_dir_lock(work_dir: str | Path):
+    """Hold the work directory for one generate run (DirectoryBusy names the other run)."""
+    return hold_directory(work_dir, "generate run")
 
 
 def fingerprint(inputs: dict) -> str:
@@ -90,7 +48,7 @@ class ShardStore:
         different rows with one id are corruption and raise."""
         rows, seen = [], {}
         for path in self.shard_paths():
-            with open(path, encoding="utf-8") as handle:
+            with open(path, "rb") as handle:
                 for row in parse_rows(handle, str(path)):
                     if row["id"] not in seen:
                         seen[row["id"]] = (path, row)

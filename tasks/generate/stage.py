@@ -112,7 +112,7 @@ def check_served_model(generator: Generator, endpoints: list[str], allow_foreign
 def plan_rows(params: Params) -> list[PlannedRow]:
     gen = params.generate
     frame = read_manifest(gen.manifest)
-    pool = load_prompt_pool(repo_path(gen.prompt_pool))
+    pool = load_prompt_pool(gen.prompt_pool)
     planned = []
     for record in frame.to_dict(orient="records"):
         record = {key: None if value is pd.NA else value for key, value in record.items()}

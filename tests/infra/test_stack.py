@@ -52,6 +52,9 @@ def test_up_writes_settings_with_new_credentials_and_a_second_up_is_a_no_op(stac
     assert [line.split()[:2] for line in capsys.readouterr().out.splitlines()] == [
         ["s3", "up"], ["prefect", "up"], ["mlflow", "up"]]
     assert httpx.get(settings["PREFECT_API_URL"] + "/health").json() is True
+    # The UI asks this server's API, not the default port's.
+    prefect = look().settings.prefect
+    assert httpx.get(f"{prefect.url}/ui-settings").json()["api_url"] == settings["PREFECT_API_URL"]
 
 
 def test_mlflow_keeps_its_records_in_sqlite_and_its_artifacts_in_the_bucket(stack, tmp_path):

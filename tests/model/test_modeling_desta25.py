@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer, BertConfig
 from transformers.models.bert.modeling_bert import BertEncoder
 
 from model import DeSTA25Config, DeSTA25Model, DeSTAInputError, default_tapped_layers
-from tasks.params import PRESETS_DIR, ModelParams
+from tasks import system_files
+from tasks.params import preset_model
 from tests.model.desta_helpers import SYSTEM, clip, user
 
 
@@ -35,7 +35,7 @@ def test_default_tapped_layers_match_the_reference_table():
 
 @pytest.mark.parametrize("preset", ["smol", "desta25"])
 def test_config_comes_from_model_params_and_survives_save(preset, tmp_path):
-    params = ModelParams(**yaml.safe_load((PRESETS_DIR / f"{preset}.yaml").read_text())["model"])
+    params = preset_model(preset)
     config = DeSTA25Config.from_params(params)
     assert config.llm == params.llm and config.encoder == params.encoder
     assert (config.num_queries, config.tapped_layers) == (params.num_queries, params.tapped_layers)
@@ -44,6 +44,15 @@ def test_config_comes_from_model_params_and_survives_save(preset, tmp_path):
     again = DeSTA25Config.from_pretrained(tmp_path)
     assert again.attn_implementation == "eager" and again.lora == params.lora.model_dump()
     assert again.dtype == getattr(torch, params.dtype)
+
+
+def test_config_signature_defaults_are_the_smol_preset_and_the_params_defaults():
+    # transformers needs a DeSTA25Config() with every argument defaulted; those defaults repeat the project's
+    # (the smol preset over ModelParams) and must not drift from them.
+    expected = preset_model("smol").model_dump()
+    defaults = DeSTA25Config()
+    assert defaults.dtype in (torch.float32, "float32") and expected.pop("dtype") == "float32"
+    assert {key: getattr(defaults, key) for key in expected} == expected
 
 
 def test_only_the_connector_trains_and_frozen_parts_stay_in_eval(tiny_model):
@@ -243,7 +252,7 @@ def test_generate_with_audio_batches_conversations(tiny_model):
 
 
 # ------------------------------------------------------------------------------------- real smol preset
-ASTERISK = Path("/usr/share/asterisk/sounds/en")
+ASTERISK = system_files.ASTERISK_PROMPTS.path
 
 
 @pytest.mark.slow
@@ -251,7 +260,7 @@ def test_smol_preset_trains_a_step_and_answers_about_a_real_recording():
     """Real SmolLM2-135M-Instruct + Whisper tiny.en on a real recording: ASR, one training step, generate."""
     if not (ASTERISK / "agent-loginok.wav").is_file():
         pytest.skip("needs Debian asterisk-core-sounds-en-wav (make system)")
-    params = ModelParams(**yaml.safe_load((PRESETS_DIR / "smol.yaml").read_text())["model"])
+    params = preset_model("smol")
     model = DeSTA25Model.from_config(DeSTA25Config.from_params(params), audio_root=ASTERISK)
     conversation = [
         SYSTEM,
@@ -278,7 +287,7 @@ def test_smol_preset_trains_a_step_and_answers_about_a_real_recording():
 @pytest.mark.slow
 @pytest.mark.gpu
 def test_smol_preset_in_bfloat16_on_cuda_trains_the_float32_connector():
-    params = ModelParams(**{**yaml.safe_load((PRESETS_DIR / "smol.yaml").read_text())["model"], "dtype": "bfloat16"})
+    params = preset_model("smol").model_copy(update={"dtype": "bfloat16"})
     model = DeSTA25Model.from_config(DeSTA25Config.from_params(params), device="cuda").train()
     batch = model.processor([[SYSTEM, user("<|AUDIO|>\nDescribe it.", clip(3.0, text=" "))]], responses=["A tone."])
     loss = model(**batch.to("cuda")).loss

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flows import publish_stage
 from tasks.rows import read_rows, write_rows
@@ -114,19 +116,27 @@ def test_new_outputs_follow_the_umask_not_a_private_temp_mode(tmp_path):
 
 
 @pytest.mark.slow
-def test_an_s3_output_appears_only_complete(tmp_path, monkeypatch):
-    from infra.local_s3 import LocalS3
+def test_an_s3_output_appears_only_complete(s3_env):
+    s3_env.create_bucket("outputs")
+    url = "s3://outputs/data/clean.parquet"
+    write_manifest(big_frame(1000), url)
+    previous = read_manifest(url)
+    with pytest.raises(RuntimeError), atomic_write(url, "wb") as handle:
+        handle.write(b"PAR1 half a file")
+        raise RuntimeError("killed midway")
+    pd.testing.assert_frame_equal(read_manifest(url), previous)
+    fs, path = filesystem("s3://outputs/data")
+    assert fs.ls(path, refresh=True) == ["outputs/data/clean.parquet"]
 
-    with LocalS3(tmp_path / "s3") as server:
-        for key, value in server.env().items():
-            monkeypatch.setenv(key, value)
-        server.create_bucket("outputs")
-        url = "s3://outputs/data/clean.parquet"
-        write_manifest(big_frame(1000), url)
-        previous = read_manifest(url)
-        with pytest.raises(RuntimeError), atomic_write(url, "wb") as handle:
-            handle.write(b"PAR1 half a file")
-            raise RuntimeError("killed midway")
-        pd.testing.assert_frame_equal(read_manifest(url), previous)
-        fs, path = filesystem("s3://outputs/data")
-        assert fs.ls(path, refresh=True) == ["outputs/data/clean.parquet"]
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(previous=st.text(), new=st.text(min_size=1), cut=st.floats(0.0, 1.0), binary=st.booleans())
+def test_a_write_stopped_at_any_point_keeps_the_previous_content(tmp_path, previous, new, cut, binary):
+    url = str(tmp_path / "output")
+    write_text(url, previous)
+    part = new[: int(len(new) * cut)]
+    with pytest.raises(RuntimeError), atomic_write(url, "wb" if binary else "w") as handle:
+        handle.write(part.encode() if binary else part)
+        raise RuntimeError("stopped midway")
+    assert Path(url).read_bytes() == previous.encode()
+    assert only_file(tmp_path) == ["output"]

@@ -9,8 +9,10 @@ from collections import Counter
 import pytest
 
 from tasks.generate.make_prompt_pool import build_pool
-from tasks.generate.prompts import DEFAULT_POOL, load_prompt_pool, prompts_for_kind, sample_prompt
-from tasks.params import REPO_ROOT
+from tasks.generate.prompts import load_prompt_pool, prompts_for_kind, sample_prompt
+from tasks.params import REPO_ROOT, load_params
+
+POOL_FILE = load_params().generate.prompt_pool  # the pool the pipeline reads
 
 SPEECH_CATEGORIES = {"description", "gender_question", "pitch_question", "speed_question", "volume_question",
                      "transcription", "reasoning", "comparison", "creative", "constrained_format"}
@@ -19,7 +21,7 @@ SOUND_MUSIC_CATEGORIES = {"description", "category_question", "reasoning", "comp
 
 
 def test_pool_size_and_category_coverage():
-    pool = load_prompt_pool()
+    pool = load_prompt_pool(POOL_FILE)
     speech = prompts_for_kind(pool, "speech")
     sound_or_music = {p.id: p for kind in ("sound", "music") for p in prompts_for_kind(pool, kind)}
     assert len({p.text for p in speech}) == len(speech) >= 300
@@ -32,12 +34,12 @@ def test_pool_size_and_category_coverage():
 
 
 def test_committed_pool_is_what_the_builder_writes():
-    committed = [json.loads(line) for line in DEFAULT_POOL.read_text().splitlines()]
+    committed = [json.loads(line) for line in (REPO_ROOT / POOL_FILE).read_text().splitlines()]
     assert committed == build_pool()
 
 
 def test_sampling_depends_only_on_seed_and_row_id():
-    pool = load_prompt_pool()
+    pool = load_prompt_pool(POOL_FILE)
     ids = [f"clip-{n:03d}" for n in range(200)]
     forward = {row_id: sample_prompt(pool, "speech", 7, row_id).id for row_id in ids}
     backward = {row_id: sample_prompt(pool, "speech", 7, row_id).id for row_id in reversed(ids)}
@@ -48,17 +50,17 @@ def test_sampling_depends_only_on_seed_and_row_id():
 
 
 def test_sampling_is_identical_in_a_fresh_python_with_another_hash_seed():
-    code = ("from tasks.generate.prompts import load_prompt_pool, sample_prompt; pool = load_prompt_pool(); "
+    code = (f"from tasks.generate.prompts import load_prompt_pool, sample_prompt; pool = load_prompt_pool({POOL_FILE!r}); "
             "print([sample_prompt(pool, k, 3, f'x{n}').id for k in ('speech', 'sound', 'music') for n in range(20)])")
     outputs = {subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
                               env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
-    pool = load_prompt_pool()
+    pool = load_prompt_pool(POOL_FILE)
     here = str([sample_prompt(pool, k, 3, f"x{n}").id for k in ("speech", "sound", "music") for n in range(20)])
     assert outputs == {here + "\n"}
 
 
 def test_kinds_draw_only_from_eligible_prompts():
-    pool = load_prompt_pool()
+    pool = load_prompt_pool(POOL_FILE)
     for n in range(100):
         assert sample_prompt(pool, "speech", 1, f"s{n}").kind == "speech"
         assert sample_prompt(pool, "sound", 1, f"s{n}").kind in ("sound", "sound_music")

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from tasks.generate.shards import ShardStore, ShardWriter, WorkDirBusy, fingerprint, work_dir_lock
+from tasks.generate.shards import ShardStore, ShardWriter, fingerprint, work_dir_lock
+from tasks.storage import DirectoryBusy
 
 
 def rows(*ids):
@@ -81,7 +82,7 @@ def holding_process(work_dir):
 def test_a_second_process_is_refused_naming_the_holder_until_it_ends(tmp_path):
     holder = holding_process(tmp_path / "work")
     try:
-        with pytest.raises(WorkDirBusy) as busy, work_dir_lock(tmp_path / "work"):
+        with pytest.raises(DirectoryBusy) as busy, work_dir_lock(tmp_path / "work"):
             pass
         message = str(busy.value)
         assert f"pid {holder.pid} on {socket.gethostname()}, started 20" in message

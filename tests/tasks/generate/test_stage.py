@@ -99,7 +99,7 @@ def test_two_generate_runs_on_one_work_dir_the_second_is_refused_naming_the_firs
     import subprocess
     import time
 
-    from tasks.generate.shards import HOLDER_NAME, WorkDirBusy
+    from tasks.storage import HOLDER_NAME, DirectoryBusy
 
     # The endpoint lists the backbone and then never answers a completion: the first run stays busy.
     with FaultServer(models=[SMOLLM2], hang_s=120) as server:
@@ -113,7 +113,7 @@ def test_two_generate_runs_on_one_work_dir_the_second_is_refused_naming_the_firs
             while not (tmp_path / "work" / HOLDER_NAME).exists():
                 assert first.poll() is None and time.monotonic() < deadline, "the first run never started"
                 time.sleep(0.2)
-            with pytest.raises(WorkDirBusy, match=f"in use by another generate run \\(pid {first.pid} on "):
+            with pytest.raises(DirectoryBusy, match=f"in use by another generate run \\(pid {first.pid} on "):
                 generate_rows(params_for(tmp_path, manifest, endpoints=[server.url]))
         finally:
             first.kill()
