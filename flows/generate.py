@@ -13,6 +13,7 @@ from prefect import flow, task
 from flows import publish_stage, run_stage
 from tasks.generate.backends import GenerationFailed
 from tasks.generate.stage import SelfGenerationError, generate_rows, self_consistency
+from tasks.gpu import gpu_slot
 from tasks.manifest import ManifestError
 from tasks.params import Params
 from tasks.stage_params import load_stage_params
@@ -33,7 +34,9 @@ SUMMARY_FIELDS = (
 
 @task(name="generate-rows")
 def generate_rows_task(params: Params) -> dict:
-    return generate_rows(params)
+    # A local vLLM server (no endpoints given) on a GPU host holds a slot of the global `gpu` limit.
+    with gpu_slot(needed=None if not params.generate.endpoints and params.generate.backend == "vllm" else False):
+        return generate_rows(params)
 
 
 @task(name="self-consistency-nll")

@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect import flow, task
 
 from flows import publish_stage, run_stage
+from tasks.gpu import gpu_slot
 from tasks.params import Params, load_params
 from tasks.train.data import KINDS, BadRowError
 from tasks.train.launch import launch_training
@@ -28,7 +29,9 @@ def check_rows_task(params: Params) -> int:
 
 @task(name="train-connector")
 def train_task(params: Params, params_path: str) -> dict:
-    return launch_training(params, params_path, result_path=f"{params.train.checkpoint_dir}/result.json")
+    # On a GPU host the run waits for free slots of the global `gpu` limit (one per GPU it uses).
+    with gpu_slot(slots=params.train.processes):
+        return launch_training(params, params_path, result_path=f"{params.train.checkpoint_dir}/result.json")
 
 
 @task(name="valid-loss-by-condition")

@@ -409,16 +409,6 @@ class EvaluateParams(Section):
                              "are compared with it)")
         return self
 # ------------------------------------------------------------------------------------------- register
-class PrimaryMetricParams(Section):
-    """The metric the champion gate compares: suites[suite].conditions[condition][metric] of metrics/evaluate.json."""
-
-    suite: str = "embedded"
-    metric: str = "accuracy"
-    condition: str = "trained"
-    # False for error rates (WER): lower wins.
-    greater_is_better: bool = True
-
-
 class RegisterParams(Section):
     # Stage inputs (INTERFACES.md): the trained model, its MLflow run, the evaluation metrics.
     model: str = "data/train/model"
@@ -429,7 +419,9 @@ class RegisterParams(Section):
     rows: str = "data/generated/clean.jsonl"
     # `{preset}` is replaced by the preset's name: destaflow-smol, destaflow-desta25.
     model_name: str = Field("destaflow-{preset}", pattern=r"^[A-Za-z0-9_.{}-]+$")
-    primary: PrimaryMetricParams = PrimaryMetricParams()
+    # The gate compares metrics/evaluate.json's `primary` (evaluate.primary names the suite, the suite file its
+    # primary metric, on the trained condition). False for error rates (WER): lower wins.
+    greater_is_better: bool = True
     # The challenger must beat the champion's primary metric by more than this (same suite version).
     margin: float = Field(0.01, ge=0.0)
     # Served clips: a request's audio path must resolve (links followed) inside this folder.
