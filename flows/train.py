@@ -15,11 +15,15 @@ from prefect import flow, task
 
 from flows import publish_stage, run_stage
 from tasks.gpu import gpu_slot
-from tasks.params import Params, load_params
+from tasks.params import Params
+from tasks.stage_params import load_stage_params
 from tasks.train.data import KINDS, BadRowError
 from tasks.train.launch import launch_training
 from tasks.train.stage import check_rows, evaluate_conditions
 from tasks.train.tracking import log_results
+
+# What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
+READS = ("model", "train")
 
 
 @task(name="check-rows")
@@ -54,11 +58,12 @@ def summary_markdown(metrics: dict) -> str:
 
 @flow(name="train")
 def train(params_path: str = "params.yaml", metrics_path: str = "metrics/train.json") -> dict:
-    params = load_params(params_path)
+    params = load_stage_params(params_path, "train", READS)
     check_rows_task(params)
     metrics = train_task(params, params_path)
     metrics["valid_loss"] = conditions_task(params)
     _log_to_run(params, metrics)
+    params.require_all_read()
     publish_stage(metrics, metrics_path, summary_markdown(metrics), "train-summary", "alignment training")
     return metrics
 
