@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 
 from flows import REPO_ROOT, use_stack
 from tasks.pipeline import PipelineError, configure_remote, push, repro
@@ -36,7 +37,7 @@ def repro_task(project: str, targets: list[str], force: bool) -> None:
 
 
 # Network-facing: a blip of the S3 server is retried; a server that stays down fails the run clearly.
-@task(name="dvc-push", retries=2, retry_delay_seconds=10)
+@task(name="dvc-push", retries=2, retry_delay_seconds=5)
 def push_task(project: str, jobs: int | None) -> None:
     push(Path(project), jobs)
 
@@ -51,7 +52,19 @@ def pipeline(targets: list[str] | None = None, push_outputs: bool = True, force:
     pushed = bool(push_outputs and remote)
     if pushed:
         push_task(project, jobs)
-    return {"targets": targets or "all", "remote": remote, "pushed": pushed}
+    result = {"targets": targets or "all", "remote": remote, "pushed": pushed}
+    create_markdown_artifact(summary_markdown(result), key="pipeline-summary", description="dvc repro + dvc push")
+    return result
+
+
+def summary_markdown(result: dict) -> str:
+    """What ran and where it went; the stages' own artifacts (in their flow runs) link to their MLflow runs."""
+    tracking = os.environ.get("MLFLOW_TRACKING_URI")
+    lines = ["## pipeline", "", "| | |", "|---|---|", f"| stages | {result['targets']} |",
+             f"| DVC remote | {result['remote'] or 'none (no stack variables)'} |", f"| pushed | {result['pushed']} |"]
+    if tracking and tracking.startswith("http"):
+        lines.append(f"| MLflow | [{tracking}]({tracking}) |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
