@@ -22,7 +22,7 @@ export PYTHONUNBUFFERED=1
 # Two cores shared: one BLAS/OpenMP thread per process was 3-5x faster than two fighting (OFFLINE.md).
 export OMP_NUM_THREADS ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
-# Prefect runs flows against a local ephemeral API unless the user points PREFECT_API_URL at a server.
+# Prefect's client home; `make demo` points the flows at the local stack's server (PREFECT_API_URL).
 export PREFECT_HOME ?= $(CURDIR)/.work/prefect
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -30,11 +30,14 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # uv (~8x faster than pip) from PATH, else installed into the ignored .work/tools on first use.
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.work/tools/bin/uv)
 
-.PHONY: setup system venv vllm-venv models demo test test-fast clean-venvs
-setup: system venv vllm-venv models
+# The local stack's ports, credentials and addresses (made by the first `make up`).
+STACK_ENV := .work/stack.env
+
+.PHONY: setup system venv vllm-venv models report-assets up down status demo test test-fast clean-venvs
+setup: system venv vllm-venv models report-assets
 
 system:
-	@infra/system-packages.sh
+	@PYTHON=$(PYTHON) infra/system-packages.sh
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --target $(CURDIR)/.work/tools uv
@@ -61,9 +64,25 @@ vllm-venv: $(VLLM_VENV)/.stamp
 models: venv
 	$(PY) -m tasks.base_models prepare --preset $(PRESET)
 
-demo: setup
-	$(VENV)/bin/dvc repro
+# The data docs' CSS/JS/fonts, so reports work offline: npm packages pinned (tarball integrity + sha256 per
+# file) in tasks/validate/report_assets.json, fetched once into .work/report-assets, verified on every use.
+report-assets: venv
+	$(PY) -m tasks.validate.report fetch
+
+# The local stack: Prefect server, MLflow tracking server (SQLite + artifacts in S3), S3 server (SeaweedFS).
+up: venv
+	$(PY) -m infra.stack up
+down:
+	@if [ -x $(PY) ]; then $(PY) -m infra.stack down; fi
+status:
+	@if [ -x $(PY) ]; then $(PY) -m infra.stack status; else echo "no venv yet: run make up"; fi
+
+# Every stage reports to the stack's one Prefect server, so each run stays in its UI.
+demo: setup up
+	set -a && . ./$(STACK_ENV) && set +a && $(VENV)/bin/dvc repro
 	$(PY) -m flows.summary
+	@echo "Prefect UI, MLflow UI and S3 (make status shows them any time; make down stops them):"
+	@$(PY) -m infra.stack status
 
 test: setup
 	$(VENV)/bin/pytest

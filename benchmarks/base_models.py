@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.base_models import default_models_dir  # noqa: E402
 from tasks.base_models.prepare import prepare, preset_base_models  # noqa: E402
+from tasks.system_files import ASTERISK_PROMPTS  # noqa: E402
 
 SMOLLM2, WHISPER = preset_base_models("smol")
 CHAT_PROMPT = "Write two sentences about the sea."
@@ -73,7 +74,7 @@ def transcribe(folder: str) -> list[dict]:
     processor = WhisperProcessor.from_pretrained(folder)
     rows = []
     for prompt, reference in SPEECH.items():
-        audio, rate = soundfile.read(f"/usr/share/asterisk/sounds/en/{prompt}.wav", dtype="float32")
+        audio, rate = soundfile.read(ASTERISK_PROMPTS.path / f"{prompt}.wav", dtype="float32")
         audio = resample_poly(audio, 16000, rate).astype(np.float32)
         features = processor(audio, sampling_rate=16000, return_tensors="pt").input_features
         started = time.perf_counter()

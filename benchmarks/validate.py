@@ -25,6 +25,7 @@ from tasks.corpus.labels import LABEL_SETS
 from tasks.manifest import COLUMNS
 from tasks.params import load_params
 from tasks.rows import write_rows
+from tasks.storage import locate
 from tasks.validate.audio import AudioProbe, probe_files
 from tasks.validate.checks import GxRun
 from tasks.validate.corpus import manifest_checks, manifest_frame
@@ -80,8 +81,10 @@ def bench_manifest_suite(rows: int, report_dir: Path) -> tuple[list[dict], dict]
     timings: list[dict] = []
     probes = passing_probes(manifest, params.sample_rate)
     with GxRun() as gx_run:
-        frame = timed("work frame (coerce + derive)", rows, timings,
-                      manifest_frame, manifest, params, LABEL_SETS, probes)
+        located = timed("confine paths (links followed)", rows, timings,
+                        lambda: [locate(str(report_dir), path) for path in manifest["path"]])
+        frame = timed("work frame (coerce + derive)", rows, timings, manifest_frame, manifest, params, LABEL_SETS,
+                      probes, [problem for _, problem in located])
         checks = manifest_checks(frame, params, LABEL_SETS)
         results = timed(f"GX suite ({len(checks)} expectations)", rows, timings,
                         gx_run.validate, "manifest", frame, checks)
@@ -90,7 +93,8 @@ def bench_manifest_suite(rows: int, report_dir: Path) -> tuple[list[dict], dict]
         records = manifest.to_dict("records")
         timed("write quarantine JSONL", rows, timings, write_rows, str(report_dir / "quarantine.jsonl"),
               outcome.quarantine_records(records))
-        timed("data docs (build + copy)", rows, timings, gx_run.publish, str(report_dir / "docs"))
+        timed("data docs (build + offline assets + copy)", rows, timings, gx_run.publish, str(report_dir / "docs"),
+              outcome.banner_html(str(report_dir / "quarantine.jsonl")))
     total = sum(t["seconds"] for t in timings)
     summary = {"rows": rows, "expectations": len(checks), "quarantined": len(outcome.failures),
                "seconds": round(total, 2), "rows_per_s": round(rows / total),
@@ -108,7 +112,7 @@ def bench_probe(files: int, workers: int, scratch: Path) -> dict:
         sf.write(audio / f"{index}.wav", 0.1 * rng.standard_normal(int(seconds * 16000)).astype(np.float32), 16000)
         paths.append(f"audio/{index}.wav")
     start = time.perf_counter()
-    probes = probe_files(str(scratch), paths, workers)
+    probes = probe_files([url for url, _ in (locate(str(scratch), path) for path in paths)], workers)
     seconds = time.perf_counter() - start
     assert all(probe and probe.decode_error is None for probe in probes)
     audio_hours = sum(probe.seconds for probe in probes) / 3600

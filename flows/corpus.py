@@ -12,6 +12,7 @@ from prefect import flow, task
 
 from flows import publish_stage, run_stage
 from tasks.corpus import build_corpus, summarize, summary_markdown
+from tasks.corpus.build import corpus_outputs
 from tasks.corpus.external import IngestError
 from tasks.corpus.sources import SourceMissingError
 from tasks.params import CorpusParams
@@ -37,7 +38,8 @@ def corpus(params_path: str = "params.yaml", metrics_path: str = "metrics/corpus
 
 def main(argv: list[str] | None = None) -> int:
     return run_stage(corpus, "Build the corpus (audio + manifest) from params.yaml.", argv,
-                     expected_errors=(IngestError, SourceMissingError))
+                     expected_errors=(IngestError, SourceMissingError),
+                     outputs=lambda params: corpus_outputs(params.corpus))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from prefect import flow, task
 from flows import publish_stage, run_stage
 from tasks.generate.backends import GenerationFailed
 from tasks.generate.stage import SelfGenerationError, generate_rows, self_consistency
+from tasks.manifest import ManifestError
 from tasks.params import Params
 from tasks.stage_params import load_stage_params
 
@@ -66,7 +67,8 @@ def generate(params_path: str = "params.yaml", metrics_path: str = "metrics/gene
 
 def main(argv: list[str] | None = None) -> int:
     return run_stage(generate, "Generate self-generated training targets.", argv,
-                     expected_errors=(SelfGenerationError, GenerationFailed))
+                     expected_errors=(SelfGenerationError, GenerationFailed, ManifestError),
+                     outputs=lambda params: [params.generate.out])
 
 
 if __name__ == "__main__":

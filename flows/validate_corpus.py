@@ -12,6 +12,7 @@ from prefect import flow, task
 
 from flows import publish_stage, run_stage
 from tasks.corpus.labels import LABEL_SETS
+from tasks.manifest import ManifestError
 from tasks.params import ValidateCorpusParams
 from tasks.stage_params import load_stage_params
 from tasks.validate.checks import GxRun
@@ -42,7 +43,9 @@ def validate_corpus(params_path: str = "params.yaml", metrics_path: str = "metri
 
 def main(argv: list[str] | None = None) -> int:
     return run_stage(validate_corpus, "Validate the corpus manifest and its audio files.", argv,
-                     expected_errors=(DataQualityError,))
+                     expected_errors=(DataQualityError, ManifestError),
+                     outputs=lambda params: [params.validate_corpus.clean, params.validate_corpus.quarantine,
+                                             params.validate_corpus.report])
 
 
 if __name__ == "__main__":

@@ -62,6 +62,8 @@ class DeSTA25Config(PretrainedConfig):
         max_transcript_tokens: int = 128,
         max_audio_windows: int = 4,
         dtype: str = "float32",
+        # The reference keeps Whisper in float32 whatever the LLM's dtype, and runs it outside bf16 autocast.
+        encoder_dtype: str = "float32",
         attn_implementation: str = "sdpa",
         lora: Mapping[str, Any] | None = None,
         # BertConfig's FFN width, which the reference keeps for every encoder size.
@@ -70,6 +72,9 @@ class DeSTA25Config(PretrainedConfig):
         # Text around each audio block; the reference's released model was prompted with <start_audio>/<end_audio>.
         audio_start_marker: str = "",
         audio_end_marker: str = "",
+        # False (the reference): the Q-Former reads all 1,500 states of each 30 s window, padding included.
+        # True: it reads only the clip's own states (the padding's are masked out of the cross-attention).
+        mask_padding_frames: bool = False,
         **kwargs,
     ):
         self.llm = llm
@@ -90,6 +95,8 @@ class DeSTA25Config(PretrainedConfig):
         self.qformer_dropout = qformer_dropout
         self.audio_start_marker = audio_start_marker
         self.audio_end_marker = audio_end_marker
+        self.mask_padding_frames = mask_padding_frames
+        self.encoder_dtype = encoder_dtype
         super().__init__(dtype=dtype, **kwargs)
 
     @classmethod
@@ -125,7 +132,9 @@ class QFormerAttention(nn.Module):
         self.out_proj = nn.Linear(width, width)
         self.norm = nn.LayerNorm(width, eps=1e-12)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`mask` (batch, 1, 1, context length), True where the context may be read."""
+
         def split_heads(t: torch.Tensor) -> torch.Tensor:
             return t.unflatten(-1, (self.heads, -1)).transpose(1, 2)
 
@@ -133,7 +142,7 @@ class QFormerAttention(nn.Module):
         # Not causal: every query sees every other query (the reference's eager BERT attention without a mask).
         query = split_heads(self.q_proj(x))
         key, value = split_heads(self.k_proj(context)), split_heads(self.v_proj(context))
-        attended = F.scaled_dot_product_attention(query, key, value, dropout_p=p)
+        attended = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=p)
         attended = self.out_proj(attended.transpose(1, 2).flatten(2))
         return self.norm(x + F.dropout(attended, p, self.training))
 
@@ -148,9 +157,9 @@ class QFormerBlock(nn.Module):
         self.ffn_out = nn.Linear(ffn_width, width)
         self.ffn_norm = nn.LayerNorm(width, eps=1e-12)
 
-    def forward(self, queries: torch.Tensor, audio_states: torch.Tensor) -> torch.Tensor:
+    def forward(self, queries: torch.Tensor, audio_states: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         queries = self.self_attn(queries, queries)
-        queries = self.cross_attn(queries, audio_states)
+        queries = self.cross_attn(queries, audio_states, mask)
         ffn = self.ffn_out(F.gelu(self.ffn_in(queries)))
         return self.ffn_norm(queries + F.dropout(ffn, self.dropout, self.training))
 
@@ -170,14 +179,21 @@ class QFormerConnector(nn.Module):
         self.proj_norm = nn.LayerNorm(encoder_width)
         self.proj = nn.Linear(encoder_width, llm_width)
 
-    def forward(self, tapped_states: torch.Tensor) -> torch.Tensor:
-        """(tapped layers, windows, frames, width) -> (windows, num_queries, llm width)."""
-        layers, windows = tapped_states.shape[:2]
+    def forward(self, tapped_states: torch.Tensor, audio_frames: torch.Tensor | None = None) -> torch.Tensor:
+        """(tapped layers, windows, frames, width) -> (windows, num_queries, llm width).
+
+        `audio_frames` (windows,): how many leading states of each window the queries may read (None: all).
+        """
+        layers, windows, frames = tapped_states.shape[:3]
         # All tapped layers go through the shared Q-Former as one batch of layers * windows.
         queries = self.queries[:, None].expand(-1, windows, -1, -1).flatten(0, 1)
         audio_states = tapped_states.flatten(0, 1)
+        mask = None
+        if audio_frames is not None:
+            readable = torch.arange(frames, device=tapped_states.device) < audio_frames.to(tapped_states.device)[:, None]
+            mask = readable.repeat(layers, 1)[:, None, None, :]
         for block in self.qformer:
-            queries = block(queries, audio_states)
+            queries = block(queries, audio_states, mask)
         per_layer = queries.unflatten(0, (layers, windows))  # (layers, windows, queries, width)
         weights = self.layer_weights.softmax(dim=-1).T[:, None, :, None]  # (layers, 1, queries, 1)
         return self.proj(self.proj_norm((per_layer * weights).sum(dim=0)))
@@ -194,6 +210,10 @@ class GenerationResult:
 
 class DeSTA25Model(nn.Module):
     """Frozen Whisper (encoder for perception, decoder for ASR) + trainable connector + frozen LLM."""
+
+    # forward takes `num_items_in_batch`, so transformers' Trainer sums the loss over the response tokens of
+    # the whole (accumulated, all-rank) batch: one process and N processes then train the same weights.
+    accepts_loss_kwargs = True
 
     def __init__(self, config: DeSTA25Config, llm, whisper: WhisperForConditionalGeneration, processor):
         """Wrap loaded base models (any transformers causal LM; a Whisper with its decoder) and a processor."""
@@ -236,9 +256,13 @@ class DeSTA25Model(nn.Module):
         """Load the base models the config names (packaged ones via model.base_models) and a fresh connector."""
         llm_path, llm_revision = locate_base_model(config.llm, config.llm_revision)
         encoder_path, encoder_revision = locate_base_model(config.encoder, config.encoder_revision)
-        common = {"dtype": config.dtype, "attn_implementation": config.attn_implementation}
-        llm = AutoModelForCausalLM.from_pretrained(llm_path, revision=llm_revision, **common)
-        whisper = WhisperForConditionalGeneration.from_pretrained(encoder_path, revision=encoder_revision, **common)
+        attention = config.attn_implementation
+        llm = AutoModelForCausalLM.from_pretrained(
+            llm_path, revision=llm_revision, dtype=config.dtype, attn_implementation=attention
+        )
+        whisper = WhisperForConditionalGeneration.from_pretrained(
+            encoder_path, revision=encoder_revision, dtype=config.encoder_dtype, attn_implementation=attention
+        )
         if device is not None:
             llm.to(device)
             whisper.to(device)
@@ -274,7 +298,12 @@ class DeSTA25Model(nn.Module):
     # -------------------------------------------------------------------------------------- perception
     @torch.no_grad()
     def encode_windows(self, input_features: torch.Tensor) -> torch.Tensor:
-        """(windows, mel bins, 3000) -> (tapped layers, windows, 1500, width): the frozen encoder, layer by layer."""
+        """(windows, mel bins, 3000) -> (tapped layers, windows, 1500, width): the frozen encoder, layer by layer,
+        in its own dtype even under mixed-precision autocast (the reference keeps Whisper in float32)."""
+        with torch.autocast(self.device.type, enabled=False):
+            return self._encode_windows(input_features)
+
+    def _encode_windows(self, input_features: torch.Tensor) -> torch.Tensor:
         encoder = self.whisper.model.encoder
         features = input_features.to(device=self.device, dtype=encoder.conv1.weight.dtype)
         states = F.gelu(encoder.conv2(F.gelu(encoder.conv1(features)))).transpose(1, 2)
@@ -287,27 +316,42 @@ class DeSTA25Model(nn.Module):
                 tapped.append(states)
         return torch.stack(tapped)
 
-    def audio_embeddings(self, input_features: torch.Tensor) -> torch.Tensor:
-        """(windows, mel bins, 3000) -> (windows, num_queries, LLM width) in the LLM's dtype."""
-        tapped = self.encode_windows(input_features).to(self.connector.proj.weight.dtype)
-        return self.connector(tapped).to(self.llm.dtype)
+    def audio_embeddings(
+        self,
+        input_features: torch.Tensor | None = None,
+        audio_frames: torch.Tensor | None = None,
+        tapped_states: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(windows, mel bins, 3000) log-mel features, or the encoder's tapped states computed before
+        (tapped layers, windows, frames, width), -> (windows, num_queries, LLM width) in the LLM's dtype.
+        `audio_frames` (windows,) masks each window's padding states (see config.mask_padding_frames)."""
+        if tapped_states is None:
+            tapped_states = self.encode_windows(input_features)
+        tapped = tapped_states.to(device=self.device, dtype=self.connector.proj.weight.dtype)
+        return self.connector(tapped, audio_frames).to(self.llm.dtype)
 
-    def inputs_embeds(self, input_ids: torch.Tensor, input_features: torch.Tensor | None) -> torch.Tensor:
+    def inputs_embeds(
+        self,
+        input_ids: torch.Tensor,
+        input_features: torch.Tensor | None = None,
+        audio_frames: torch.Tensor | None = None,
+        tapped_states: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Token embeddings with every placeholder position overwritten, in order, by an audio vector."""
         is_audio = input_ids == self.processor.placeholder_id
         # The placeholder may lie past the LLM's vocabulary (added token): look up a valid id, then overwrite.
         embeds = self.llm.get_input_embeddings()(input_ids.masked_fill(is_audio, 0))
-        audio_rows = 0 if input_features is None else input_features.shape[0] * self.config.num_queries
-        if int(is_audio.sum()) != audio_rows:
+        audio = tapped_states if tapped_states is not None else input_features
+        windows = 0 if audio is None else audio.shape[1 if tapped_states is not None else 0]
+        if int(is_audio.sum()) != windows * self.config.num_queries:
             raise DeSTAInputError(
-                f"{int(is_audio.sum())} placeholder positions but {audio_rows} audio vectors "
-                f"({0 if input_features is None else input_features.shape[0]} windows x {self.config.num_queries}); "
-                "build the batch with the model's processor"
+                f"{int(is_audio.sum())} placeholder positions but {windows * self.config.num_queries} audio vectors "
+                f"({windows} windows x {self.config.num_queries}); build the batch with the model's processor"
             )
-        if input_features is None:
+        if audio is None:
             return embeds
-        audio = self.audio_embeddings(input_features).flatten(0, 1)
-        return embeds.masked_scatter(is_audio[..., None], audio)
+        vectors = self.audio_embeddings(input_features, audio_frames, tapped_states).flatten(0, 1)
+        return embeds.masked_scatter(is_audio[..., None], vectors)
 
     def forward(
         self,
@@ -315,16 +359,23 @@ class DeSTA25Model(nn.Module):
         attention_mask: torch.Tensor,
         input_features: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        audio_frames: torch.Tensor | None = None,
+        tapped_states: torch.Tensor | None = None,
+        num_items_in_batch: torch.Tensor | int | None = None,
     ) -> CausalLMOutputWithPast:
+        """Next-token loss on the labelled positions (mean, or sum / num_items_in_batch when given).
+        Audio comes as log-mel `input_features` or as `tapped_states` the frozen encoder computed before."""
         input_ids, attention_mask = input_ids.to(self.device), attention_mask.to(self.device)
         # Positions count real tokens only, so a left-padded row computes what it would alone.
         position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        loss_kwargs = {} if num_items_in_batch is None else {"num_items_in_batch": num_items_in_batch}
         return self.llm(
-            inputs_embeds=self.inputs_embeds(input_ids, input_features),
+            inputs_embeds=self.inputs_embeds(input_ids, input_features, audio_frames, tapped_states),
             attention_mask=attention_mask,
             position_ids=position_ids,
             labels=None if labels is None else labels.to(self.device),
             use_cache=False,
+            **loss_kwargs,
         )
 
     # -------------------------------------------------------------------------------------- generation
@@ -342,22 +393,25 @@ class DeSTA25Model(nn.Module):
         return texts
 
     @torch.no_grad()
-    def generate(self, messages: Sequence, transcribe: bool = True, **generate_kwargs) -> GenerationResult:
+    def generate(
+        self, messages: Sequence, transcribe: bool = True, audio_vectors: bool = True, **generate_kwargs
+    ) -> GenerationResult:
         """Answer one conversation or a batch (reference message format). Audio: a path (under the processor's
         audio_root), or a waveform as (array, sample rate) or with 'sampling_rate'. An audio whose 'text' is
         missing gets a Whisper transcript (transcribe=True) or ' ' (no transcript). Without any audio this is
-        exactly the LLM's own generate on the chat."""
+        exactly the LLM's own generate on the chat. `audio_vectors=False` answers from the text alone, the
+        transcript included (the text-only baseline)."""
         conversations = as_conversations(messages)
         clips = self.processor.load_clips(conversations)
         missing = [(c, a) for c, group in enumerate(clips) for a, clip in enumerate(group) if clip.text is None]
         if missing:
             texts = self.transcribe([clips[c][a].waveform for c, a in missing]) if transcribe else [" "] * len(missing)
             clips = self.processor.with_transcripts(clips, dict(zip(missing, texts, strict=True)))
-        batch = self.processor(conversations, clips=clips).to(self.device)
+        batch = self.processor(conversations, clips=clips, audio_vectors=audio_vectors).to(self.device)
         generate_kwargs.setdefault("pad_token_id", self.processor.pad_id)
         generate_kwargs["attention_mask"] = batch["attention_mask"]
         if "input_features" in batch:
-            embeds = self.inputs_embeds(batch["input_ids"], batch["input_features"])
+            embeds = self.inputs_embeds(batch["input_ids"], batch["input_features"], batch.get("audio_frames"))
             new_ids = self.llm.generate(inputs_embeds=embeds, **generate_kwargs)
         else:
             # Token ids, not embeddings: the very same call as the plain LLM's, hence the same output.

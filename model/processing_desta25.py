@@ -42,7 +42,11 @@ CONFIG_SETTINGS = (
     "max_audio_windows",
     "audio_start_marker",
     "audio_end_marker",
+    "mask_padding_frames",
 )
+# Whisper's encoder turns 30 s into 1,500 states: one per 320 samples.
+SAMPLES_PER_FRAME = 320
+FRAMES_PER_WINDOW = WINDOW_SAMPLES // SAMPLES_PER_FRAME
 
 Conversation = list[dict[str, Any]]
 
@@ -62,6 +66,13 @@ class AudioClip:
     @property
     def windows(self) -> int:
         return math.ceil(len(self.waveform) / WINDOW_SAMPLES)
+
+    def window_frames(self) -> list[int]:
+        """Encoder states that hold this clip (not the padding up to 30 s), window by window."""
+        return [
+            math.ceil(min(WINDOW_SAMPLES, len(self.waveform) - start) / SAMPLES_PER_FRAME)
+            for start in range(0, len(self.waveform), WINDOW_SAMPLES)
+        ]
 
 
 def as_conversations(messages: Sequence[Any]) -> list[Conversation]:
@@ -132,6 +143,7 @@ class DeSTA25Processor:
         max_audio_windows: int,
         audio_start_marker: str,
         audio_end_marker: str,
+        mask_padding_frames: bool,
         audio_root: str | os.PathLike | None = None,
     ):
         self.tokenizer = tokenizer
@@ -144,6 +156,8 @@ class DeSTA25Processor:
         self.max_audio_windows = max_audio_windows
         self.audio_start_marker = audio_start_marker
         self.audio_end_marker = audio_end_marker
+        # True: batches carry `audio_frames` so the connector ignores the encoder states of the 30 s padding.
+        self.mask_padding_frames = mask_padding_frames
         self.audio_root = audio_root
         if placeholder_token not in tokenizer.get_vocab():
             # LLMs without reserved tokens: a new special token; the model never looks up its embedding row.
@@ -250,11 +264,15 @@ class DeSTA25Processor:
         conversations: Sequence[Conversation],
         responses: Sequence[str] | None = None,
         clips: Sequence[Sequence[AudioClip]] | None = None,
+        audio_vectors: bool = True,
     ) -> BatchFeature:
         """Conversations (+ responses for training) -> a left-padded batch.
 
-        Keys: input_ids, attention_mask, labels (only with responses), input_features (only with audio).
+        Keys: input_ids, attention_mask, labels (only with responses), input_features (only with audio),
+        audio_frames (with audio and mask_padding_frames: the clip's encoder states per window).
         `clips` are the loaded audios (from `load_clips`, transcripts possibly filled in by ASR).
+        `audio_vectors=False` leaves the audio vectors out and keeps everything else, the transcript
+        included: what the LLM can do without hearing the clip (the text-only baseline).
         """
         conversations = list(conversations)
         if responses is not None and len(responses) != len(conversations):
@@ -262,17 +280,34 @@ class DeSTA25Processor:
         clips = self.load_clips(conversations) if clips is None else clips
         rows = []
         for c, conversation in enumerate(conversations):
-            prompt_ids = self._prompt_ids(c, conversation, clips[c])
-            label_ids = [] if responses is None else self._response_ids(c, conversation, responses[c])
+            response = None if responses is None else responses[c]
+            prompt_ids, label_ids = self.row_ids(c, conversation, clips[c], response, audio_vectors)
             self._check_length(c, clips[c], len(prompt_ids), len(label_ids))
             rows.append((prompt_ids, label_ids))
-        batch = self._pad(rows, with_labels=responses is not None)
+        batch = self.pad(rows, with_labels=responses is not None)
         all_clips = [clip for conversation_clips in clips for clip in conversation_clips]
-        if all_clips:
+        if all_clips and audio_vectors:
             batch["input_features"] = self.audio_features(all_clips)
+            if self.mask_padding_frames:
+                batch["audio_frames"] = torch.tensor([n for clip in all_clips for n in clip.window_frames()])
         return batch
 
-    def _prompt_ids(self, index: int, conversation: Conversation, clips: Sequence[AudioClip]) -> list[int]:
+    def row_ids(
+        self,
+        index: int,
+        conversation: Conversation,
+        clips: Sequence[AudioClip],
+        response: str | None = None,
+        audio_vectors: bool = True,
+    ) -> tuple[list[int], list[int]]:
+        """(prompt ids, labelled ids) of one conversation: the labelled ids are the response through its
+        end-of-turn token (empty without a response). `index` names the conversation in errors."""
+        prompt_ids = self._prompt_ids(index, conversation, clips, audio_vectors)
+        return prompt_ids, ([] if response is None else self._response_ids(index, conversation, response))
+
+    def _prompt_ids(
+        self, index: int, conversation: Conversation, clips: Sequence[AudioClip], audio_vectors: bool = True
+    ) -> list[int]:
         text = self.tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
         marked = f"{self.audio_start_marker}{self.audio_locator}{self.audio_end_marker}"
         segments = text.replace(self.audio_locator, marked).split(self.audio_locator)
@@ -283,7 +318,8 @@ class DeSTA25Processor:
             )
         ids = self._tokens(segments[0])
         for clip, segment in zip(clips, segments[1:], strict=True):
-            ids += [self.placeholder_id] * (self.num_queries * clip.windows) + self._transcript_ids(clip)
+            placeholders = self.num_queries * clip.windows if audio_vectors else 0
+            ids += [self.placeholder_id] * placeholders + self._transcript_ids(clip)
             ids += self._tokens(segment)
         return ids
 
@@ -332,7 +368,7 @@ class DeSTA25Processor:
     def _tokens(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False).input_ids
 
-    def _pad(self, rows: list[tuple[list[int], list[int]]], with_labels: bool) -> BatchFeature:
+    def pad(self, rows: Sequence[tuple[list[int], list[int]]], with_labels: bool) -> BatchFeature:
         """Left padding, so that every row's next token sits at the same last position."""
         width = max(len(prompt) + len(answer) for prompt, answer in rows)
         input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)

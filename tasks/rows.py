@@ -13,17 +13,17 @@ output of the pipeline goes through (rows, clean rows, quarantine files).
 
 from __future__ import annotations
 
+import codecs
 import json
-import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from tasks.manifest import KINDS, SPLITS
-from tasks.storage import filesystem, is_remote
+from tasks.storage import filesystem, write_text
 
 REQUIRED_FIELDS = ("messages", "response")
 _STRING = {"type": "string"}
@@ -70,6 +70,8 @@ ECHO_MARKERS = (
 )
 TIMESTAMP = re.compile(r"\[\d{2}:\d{2}-\d{2}:\d{2}\]")
 ATTRIBUTE_BLOCK = re.compile(r"\(([^()]*: [^()]*)\)")
+# A \u escape of a UTF-16 surrogate: valid JSON, but unpaired it decodes to no Unicode text.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 # An instruction shorter than this is too generic to count as an echo when it appears in an answer.
 MIN_ECHO_CHARS = 24
 
@@ -145,14 +147,47 @@ def check_row(row: dict, where: str) -> dict:
     return row
 
 
-def parse_rows(lines: Iterable[str], source: str) -> list[dict]:
-    rows = []
+def jsonl_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, str, str | None]]:
+    """(line number, text without its line end, why the bytes are not UTF-8 or None) for each line.
+
+    Read files as bytes: one undecodable line is then that line's problem, not the whole file's. Its
+    text shows the bad bytes escaped (`\\xff`). A UTF-8 byte-order mark before line 1 is dropped.
+    """
     for number, line in enumerate(lines, start=1):
+        error = None
+        if isinstance(line, bytes):
+            line = line.removeprefix(codecs.BOM_UTF8) if number == 1 else line
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as failure:
+                error = f"not valid UTF-8: byte 0x{line[failure.start]:02x} at byte {failure.start + 1} of the line"
+                line = line.decode("utf-8", "backslashreplace")
+        elif number == 1:
+            line = line.removeprefix("\ufeff")
+        yield number, line.rstrip("\r\n"), error
+
+
+def loads_row(text: str):
+    """json.loads, refusing strings with an unpaired surrogate (`"\\ud800"`): no UTF-8 writer can store them."""
+    value = json.loads(text)
+    if SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(f"{error.object[error.start]!r} is an unpaired surrogate, not text") from None
+    return value
+
+
+def parse_rows(lines: Iterable[bytes | str], source: str) -> list[dict]:
+    rows = []
+    for number, line, error in jsonl_lines(lines):
+        if error:
+            raise ValueError(f"{source}:{number}: {error}; re-encode the file as UTF-8")
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
+            row = loads_row(line)
+        except ValueError as error:  # json.JSONDecodeError is one
             raise ValueError(f"{source}:{number}: not valid JSON ({error})") from None
         rows.append(check_row(row, f"{source}:{number}"))
     return rows
@@ -161,7 +196,7 @@ def parse_rows(lines: Iterable[str], source: str) -> list[dict]:
 def read_rows(url: str) -> list[dict]:
     """Rows from a JSONL file (local path or s3://), ours or DeSTA-AQA5M's, unchanged."""
     fs, path = filesystem(url)
-    with fs.open(path, "r", encoding="utf-8") as handle:
+    with fs.open(path, "rb") as handle:
         return parse_rows(handle, url)
 
 
@@ -170,27 +205,5 @@ def dumps_rows(rows: Iterable[dict]) -> str:
 
 
 def write_rows(url: str, rows: Iterable[dict]) -> None:
-    """Write rows as JSONL; a local file is replaced atomically (tmp + fsync + rename)."""
-    text = dumps_rows(rows)
-    if is_remote(url):
-        fs, path = filesystem(url)
-        with fs.open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        return
-    write_atomic(Path(url), text)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """A reader (or a process killed midway) sees the old file or the complete new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    """Write rows as JSONL, atomically (tasks.storage.atomic_write)."""
+    write_text(url, dumps_rows(rows))

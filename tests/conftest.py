@@ -1,4 +1,4 @@
-"""Test-wide settings: offline, one CPU thread, GPU tests skipped without CUDA."""
+"""Test-wide settings: offline, one CPU thread, GPU tests skipped without CUDA, real-server fixtures."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ for key, value in {
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+# Real-server fixtures (s3_server, s3_env, mlflow_server, prefect_server), for every test directory.
+pytest_plugins = ["tests.servers"]
+
 # Two shared cores: one thread per process was 3-5x faster than two fighting (OFFLINE.md).
 torch.set_num_threads(1)
 
@@ -31,3 +34,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+@pytest.fixture(autouse=True)
+def _previous_outputs_in_tmp(tmp_path_factory, monkeypatch):
+    """Stages run by tests set their previous outputs aside in a temporary folder, not the repo's .work/."""
+    monkeypatch.setenv("DESTAFLOW_PREVIOUS_DIR", str(tmp_path_factory.mktemp("previous")))

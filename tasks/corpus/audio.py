@@ -37,7 +37,8 @@ def decode(
             frames = -1 if duration_s is None else int(round(duration_s * rate))
             samples = handle.read(frames, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as error:
-        raise AudioDecodeError(f"cannot decode audio: {error}") from None
+        # libsndfile's reason without the file name: callers name the file the user knows (not a local copy).
+        raise AudioDecodeError(f"cannot decode audio: {getattr(error, 'error_string', None) or error}") from None
     if samples.shape[0] == 0:
         raise AudioDecodeError("the file holds no audio samples")
     return resample(samples.mean(axis=1), rate, target_rate), rate

@@ -8,7 +8,6 @@ succeeded, so a failed build (bad external corpus, missing package) loses nothin
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 import time
@@ -31,7 +30,7 @@ from tasks.corpus.splits import assign_splits
 from tasks.corpus.synthetic_speech import synthetic_speech_clips
 from tasks.manifest import read_manifest, to_frame, write_manifest
 from tasks.params import CorpusParams
-from tasks.storage import filesystem, is_remote, join
+from tasks.storage import filesystem, is_remote, join, swap_in
 
 MANIFEST_NAME = "manifest.parquet"
 AUDIO_DIR = "audio"
@@ -126,16 +125,21 @@ def _handle_problems(params: CorpusParams, problems: list[IngestProblem]) -> Non
         raise IngestError(fatal)
 
 
+def corpus_outputs(params: CorpusParams) -> list[str]:
+    """The corpus stage's outputs (dvc.yaml outs, and the ingest report when one is written)."""
+    return [join(params.out, name) for name in (AUDIO_DIR, MANIFEST_NAME, INGEST_REPORT_NAME)]
+
+
 def _replace(staging: Path, out: Path) -> None:
     """Swap the staged audio folder and manifest (and report) into `out`."""
     for name in (AUDIO_DIR, MANIFEST_NAME, INGEST_REPORT_NAME):
         target, new = out / name, staging / name
-        if target.is_dir():
+        if new.exists():
+            swap_in(new, target)
+        elif target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
-        if new.exists():
-            os.replace(new, target)
 
 
 def _upload(local_out: Path, out: str) -> None:

@@ -18,11 +18,11 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from tasks.corpus.audio import AudioDecodeError, decode
+from tasks.corpus.audio import AudioDecodeError, crop, decode
 from tasks.corpus.clips import Clip, SourceContext
 from tasks.manifest import KINDS, SPLITS
 from tasks.params import ExternalCorpusParams
-from tasks.storage import filesystem, join
+from tasks.storage import atomic_write, filesystem, locate
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,12 @@ def external_clips(ctx: SourceContext, corpus: ExternalCorpusParams) -> tuple[li
         problem = partial(IngestProblem, corpus.name, row_number, path)
         kind = corpus.kind or values.get(corpus.kind_column)
         split = values.get(corpus.split_column) if corpus.split_column else None
+        url, outside = locate(corpus.audio_root, path, allow_absolute=True)
         if not path:
             problems.append(problem(f"empty {corpus.path_column!r}", "fill in the audio path or delete the row"))
+        elif outside:
+            problems.append(problem(outside, f"keep the audio under audio_root {corpus.audio_root} (a real file, "
+                                             "not a link to one elsewhere) or delete the row"))
         elif kind not in KINDS:
             problems.append(problem(f"{corpus.kind_column}={kind!r} is not one of {KINDS}", "correct the kind value"))
         elif split is not None and split not in SPLITS:
@@ -105,12 +109,12 @@ def external_clips(ctx: SourceContext, corpus: ExternalCorpusParams) -> tuple[li
         else:
             clip_id = f"{corpus.name}-{row_number:06d}"
             group = str(values.get(corpus.speaker_column, clip_id)) if corpus.speaker_column else clip_id
-            url = path if "://" in path or path.startswith("/") else join(corpus.audio_root, path)
             attributes = {k: v for k, v in values.items() if k not in special}
+            transcript = str(values.get(corpus.transcript_column, "")) if corpus.transcript_column else ""
+            render = partial(_render, url, ctx.rate, ctx.params.max_duration_s, bool(transcript.strip()), problem)
             clips.append(Clip(
                 id=clip_id, source=corpus.name, kind=kind, group=group, license=corpus.license,
-                transcript=str(values.get(corpus.transcript_column, "")) if corpus.transcript_column else "",
-                attributes=attributes, split=split, render=partial(_render, url, ctx.rate, problem),
+                transcript=transcript, attributes=attributes, split=split, render=render,
             ))  # fmt: skip
     return clips, problems
 
@@ -124,14 +128,31 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _render(url: str, rate: int, problem) -> np.ndarray:
+def _render(url: str, rate: int, max_duration_s: float, transcribed: bool, problem) -> np.ndarray:
+    """The clip at the corpus rate, cropped to corpus.max_duration_s like every embedded source; a clip
+    with a transcript is refused instead, since cropping would cut what the transcript says."""
+    samples = _decoded(url, rate, problem)
+    seconds = samples.size / rate
+    if seconds > max_duration_s and transcribed:
+        raise RowProblemError(problem(
+            f"{url} is {seconds:.1f} s, longer than corpus.max_duration_s={max_duration_s:g}, and cropping would "
+            "cut its transcript", "split the recording into shorter clips with their own transcripts"))
+    return crop(samples, rate, max_duration_s)
+
+
+def _decoded(url: str, rate: int, problem) -> np.ndarray:
     fs, path = filesystem(url)
+    if fs.isdir(path):
+        raise RowProblemError(problem(f"{url} is a directory, not an audio file", "point the row at a file"))
     # A local copy named like the original: libsndfile identifies some formats by the file name.
     with tempfile.NamedTemporaryFile(suffix=posixpath.splitext(path)[1]) as local:
         try:
             fs.get_file(path, local.name)
         except FileNotFoundError:
             raise RowProblemError(problem(f"audio file {url} not found", "fix the path or add the file")) from None
+        except OSError as error:  # unreadable (permissions, I/O): a finding about this row, named by its URL
+            raise RowProblemError(problem(f"cannot read {url}: {error.strerror or error}",
+                                          "make the file readable or delete the row")) from None
         try:
             return decode(local.name, rate)[0]
         except AudioDecodeError as error:
@@ -142,6 +163,5 @@ def _render(url: str, rate: int, problem) -> np.ndarray:
 
 def write_report(problems: list[IngestProblem], url: str) -> None:
     """JSON lines, one problem each (an empty file when there were none)."""
-    fs, path = filesystem(url)
-    with fs.open(path, "w") as handle:
+    with atomic_write(url) as handle:
         handle.writelines(json.dumps(asdict(p), sort_keys=True) + "\n" for p in problems)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tasks import system_files
 from tasks.corpus import labels, sources
 from tasks.corpus.audio import decode, duration_of
 from tasks.corpus.clips import Clip, SourceContext
@@ -36,7 +37,7 @@ def transpose(note: str, semitones: int) -> str:
 def _synthetic_clips(ctx: SourceContext, count: int) -> list[Clip]:
     if count == 0:
         return []
-    sources.require_tool("sox")
+    sources.system_path(system_files.SOX)
     rng = ctx.rng("sox-music")
     clips = []
     for index in range(count):
@@ -71,7 +72,7 @@ def _synthetic_clips(ctx: SourceContext, count: int) -> list[Clip]:
 # ------------------------------------------------------------------------------------------- recorded
 def track_audio(source: str, file: str, cache_dir: Path) -> Path:
     if source == "asterisk-moh":
-        return sources.debian_dir(sources.ASTERISK_MOH) / file
+        return sources.system_path(system_files.ASTERISK_MOH) / file
     return sources.wheel_dir(source, cache_dir) / "music" / file
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tasks import system_files
 from tasks.corpus import sources
 from tasks.corpus.audio import crop, decode, duration_of
 from tasks.corpus.clips import Clip, SourceContext
@@ -44,7 +45,7 @@ def _spoken_text(transcript: str) -> str:
 
 
 def _asterisk_clips(ctx: SourceContext, count: int) -> list[Clip]:
-    root = sources.debian_dir(sources.ASTERISK_PROMPTS)
+    root = sources.system_path(system_files.ASTERISK_PROMPTS)
     listed = sources.asterisk_transcripts()
     # Sorted relative names: the choice below depends only on the seed, not on directory order.
     names = sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.wav"))
@@ -82,7 +83,7 @@ def _asterisk_clips(ctx: SourceContext, count: int) -> list[Clip]:
 
 
 def _alsa_clips(ctx: SourceContext) -> list[Clip]:
-    root = sources.debian_dir(sources.ALSA_SOUNDS)
+    root = sources.system_path(system_files.ALSA_SOUNDS)
     clips = []
     for path in sorted(root.glob("*.wav")):
         render = partial(_decoded, path, ctx.rate, ctx.params.max_duration_s)

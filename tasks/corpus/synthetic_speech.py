@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tasks import system_files
 from tasks.corpus import labels
 from tasks.corpus.audio import run_to_samples, set_level
 from tasks.corpus.clips import Clip, SourceContext
-from tasks.corpus.sources import require_tool
+from tasks.corpus.sources import system_path
 
 SENTENCES_FILE = Path(__file__).resolve().parent / "sentences.txt"
 FLITE_SHARE = 0.25  # flite has 3 voices, espeak-ng 78 voice/variant pairs
@@ -41,7 +42,7 @@ def _levels(rng: np.random.Generator) -> dict[str, str]:
 def _espeak_clips(ctx: SourceContext, count: int) -> list[Clip]:
     if count == 0:
         return []
-    require_tool("espeak-ng")
+    system_path(system_files.ESPEAK_NG)
     rng, texts = ctx.rng("espeak-ng"), sentences()
     accents, variants = sorted(labels.ESPEAK_ACCENTS), sorted(labels.ESPEAK_VARIANTS)
     clips = []
@@ -69,7 +70,7 @@ def _espeak_clips(ctx: SourceContext, count: int) -> list[Clip]:
 def _flite_clips(ctx: SourceContext, count: int) -> list[Clip]:
     if count == 0:
         return []
-    require_tool("flite")
+    system_path(system_files.FLITE)
     rng, texts = ctx.rng("flite"), sentences()
     voices = sorted(labels.FLITE_VOICES)
     clips = []
@@ -96,13 +97,13 @@ def _flite_clips(ctx: SourceContext, count: int) -> list[Clip]:
 
 def espeak_command(voice: str, pitch: str, speed: str, text: str, out: Path) -> list[str]:
     """espeak-ng rendering `text` with voice 'language+variant' at a pitch and speed label."""
-    return ["espeak-ng", "-v", voice, "-p", str(labels.ESPEAK_PITCH[pitch]),
+    return [str(system_files.ESPEAK_NG.path), "-v", voice, "-p", str(labels.ESPEAK_PITCH[pitch]),
             "-s", str(labels.ESPEAK_RATE_WPM[speed]), "-w", str(out), text]  # fmt: skip
 
 
 def flite_command(voice: str, pitch: str, speed: str, text: str, out: Path) -> list[str]:
     """flite rendering `text` with one of FLITE_VOICES at a pitch and speed label."""
-    return ["flite", "-voice", voice,
+    return [str(system_files.FLITE.path), "-voice", voice,
             "--setf", f"int_f0_target_mean={labels.FLITE_VOICES[voice]['f0_hz'][pitch]}",
             "--setf", f"duration_stretch={labels.FLITE_DURATION_STRETCH[speed]}",
             "-t", text, "-o", str(out)]  # fmt: skip

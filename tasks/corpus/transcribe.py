@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tasks.base_models.wheels import sha256_of
 from tasks.corpus.audio import decode
+from tasks.storage import write_text
 
 ASR_MODEL = "openai/whisper-tiny.en"
 ASR_RATE = 16000
@@ -24,8 +25,7 @@ def cached_transcripts(files: dict[str, Path], cache_dir: Path) -> dict[str, str
     missing = {name: files[name] for name, digest in digests.items() if digest not in cache}
     if missing:
         cache.update({digests[name]: text for name, text in transcribe(missing).items()})
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps(cache, indent=1, sort_keys=True))
+        write_text(str(cache_file), json.dumps(cache, indent=1, sort_keys=True))
     return {name: cache[digest] for name, digest in digests.items()}
 
 

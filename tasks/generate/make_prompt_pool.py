@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from tasks.storage import write_text
+
 SPEECH = {
     "description": [
         "Describe the audio clip.",
@@ -445,7 +447,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="the pool file to write (the v1 pool: prompt_pool_v1.jsonl)")
     out = Path(parser.parse_args().out)
     pool = build_pool()
-    out.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in pool))
+    write_text(str(out), "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in pool))
     print(f"wrote {len(pool)} prompts to {out}")
 
 

@@ -33,6 +33,9 @@ class AttributeWording:
     join: str = ", "
     hidden: bool = False
     scope: str = "any"  # "segment": only on the turn lines of a multi-speaker clip
+    # Grounding (tasks/validate/grounding.py): prompt categories asking for this value, and its wordings.
+    asked_by: tuple[str, ...] = ()
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
 
     def render(self, value: Any) -> str:
         if isinstance(value, (list, tuple)):
@@ -85,10 +88,11 @@ def load_wording(path: str | Path = WORDING_FILE) -> Wording:
     for key, spec in entries.items():
         spec = dict(spec or {})
         try:
-            known[key] = AttributeWording(name=spec.pop("name", key), **spec)
+            asked_by = tuple(spec.pop("asked_by", ()))
+            known[key] = AttributeWording(name=spec.pop("name", key), asked_by=asked_by, **spec)
         except TypeError as error:
             raise ValueError(f"{path}: attributes.{key}: {error}; allowed fields: name, values, "
-                             "capitalize, unit, join, hidden, scope") from None
+                             "capitalize, unit, join, hidden, scope, asked_by, synonyms") from None
     return Wording(known)
 
 

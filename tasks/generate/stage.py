@@ -32,10 +32,11 @@ from tasks.generate.chat import CHAT_TEMPLATE_MODE, chat_template_digest, load_t
 from tasks.generate.nll import nll_sample, response_nll
 from tasks.generate.prompts import Prompt, load_prompt_pool, sample_prompt, stable_int
 from tasks.generate.seed import render_seed_description
-from tasks.generate.shards import ShardStore, ShardWriter, fingerprint
+from tasks.generate.shards import ShardStore, ShardWriter, fingerprint, work_dir_lock
 from tasks.generate.vllm_server import local_vllm_server
 from tasks.manifest import read_manifest
 from tasks.params import REPO_ROOT, Params
+from tasks.progress import Progress
 from tasks.rows import (
     generation_messages,
     read_rows,
@@ -193,6 +194,11 @@ def run_fingerprint(params: Params, planned: list[PlannedRow], generator: Genera
 
 def generate_rows(params: Params) -> dict:
     """Run (or resume) generation and write `generate.out`; returns the stage metrics (NLL not included)."""
+    with work_dir_lock(params.generate.work_dir):
+        return _generate_rows(params)
+
+
+def _generate_rows(params: Params) -> dict:
     gen = params.generate
     planned = plan_rows(params)
     by_id = {plan.record["id"]: plan for plan in planned}
@@ -222,8 +228,9 @@ def generate_rows(params: Params) -> dict:
             return
         writer.add(row)
         generated.update(rows=1)
-        if generated["rows"] % gen.shard_rows == 0 or generated["rows"] == len(pending):
-            log.info("generate: %d/%d rows done", len(done) + generated["rows"], len(planned))
+        seconds = time.perf_counter() - timings["generation_started"]
+        progress.update(1, tok_s=f"{generated['tokens'] / seconds:.0f}" if seconds else "?",
+                        requests=generated["requests"])
 
     def rounds():
         """Request lists: every pending row, then the flagged ones again until they pass or run out of tries."""
@@ -237,12 +244,14 @@ def generate_rows(params: Params) -> dict:
                         for row_id in sorted(retry)]
             retry.clear()
 
-    timings = {"server_start_s": 0.0, "generation_s": 0.0}
+    timings = {"server_start_s": 0.0, "generation_s": 0.0, "generation_started": time.perf_counter()}
     if pending:
+        progress = Progress(total=len(pending), desc="generate", unit="rows")
         try:
             _run_backend(params, generator, rounds(), on_done, policy, store.dir, timings)
         finally:
             writer.flush()  # whatever finished survives a failure or Ctrl-C
+            progress.close()
 
     rows = sorted(store.read_all(), key=lambda row: row["id"])
     missing = sorted(set(by_id) - {row["id"] for row in rows})
@@ -258,7 +267,7 @@ def _run_backend(params: Params, generator: Generator, rounds: Iterator[list[Gen
     gen, sampling = params.generate, sampling_of(params)
     if gen.backend == "transformers":
         backend = TransformersGenerator(generator.model_dir, gen.batch_size, params.model.dtype)
-        started = time.perf_counter()
+        started = timings["generation_started"] = time.perf_counter()
         for requests in rounds:
             backend.generate(requests, sampling, on_done)
         timings["generation_s"] = time.perf_counter() - started
@@ -269,7 +278,7 @@ def _run_backend(params: Params, generator: Generator, rounds: Iterator[list[Gen
         extra_args=gen.vllm_args, env=gen.vllm_env, startup_timeout_s=gen.vllm_startup_timeout_s)
     with server as local_url:
         timings["server_start_s"] = time.perf_counter() - started
-        started = time.perf_counter()
+        started = timings["generation_started"] = time.perf_counter()
         endpoints = [local_url] if local_url else list(gen.endpoints)
         for requests in rounds:
             generate_vllm(endpoints, generator.model, requests, sampling, policy, gen.concurrency, on_done)

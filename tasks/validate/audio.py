@@ -1,40 +1,24 @@
-"""File-level facts GX cannot see on its own: is a manifest path safe, does the file exist and decode,
-and what its audio really is (sample rate, duration, loudness, clipping). The gate stores these as
-extra columns so that GX evaluates them alongside the manifest's own columns.
+"""File-level facts GX cannot see on its own: does a manifest path stay inside the data root once links
+are followed (tasks/storage.py), does the file exist and decode, and what its audio really is (sample
+rate, duration, loudness, clipping). The gate stores these as extra columns so that GX evaluates them
+alongside the manifest's own columns.
 """
 
 from __future__ import annotations
 
 import math
-import posixpath
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
 
-from tasks.storage import filesystem, join
+from tasks.storage import filesystem
 
 # A sample this close to full scale counts as clipped (int16 full scale decodes to 0.99997).
 CLIP_LEVEL = 0.999
 # RMS of digital silence is 0: report it as this floor rather than -inf so it stays a JSON number.
 SILENCE_FLOOR_DBFS = -200.0
-_DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-def path_problem(path: object) -> str | None:
-    """Why `path` may not be used as a location inside the data root, or None when it is safe."""
-    if not isinstance(path, str) or not path.strip():
-        return "empty path"
-    if "://" in path or path.startswith(("/", "\\")) or _DRIVE.match(path):
-        return f"{path!r} is absolute; paths must be relative to the data root"
-    normal = posixpath.normpath(path.replace("\\", "/"))
-    if normal == ".." or normal.startswith("../"):
-        return f"{path!r} escapes the data root"
-    if normal == ".":
-        return "empty path"
-    return None
 
 
 @dataclass(frozen=True)
@@ -71,8 +55,7 @@ def probe_audio(url: str) -> AudioProbe:
     )
 
 
-def probe_files(data_root: str, paths: list[object], workers: int) -> list[AudioProbe | None]:
-    """Probe every safe path under `data_root` (None for unsafe ones, which are never opened)."""
-    urls = [None if path_problem(path) else join(data_root, str(path)) for path in paths]
+def probe_files(urls: list[str | None], workers: int) -> list[AudioProbe | None]:
+    """Probe every file (tasks.storage.locate gives the URLs; None where a path was refused: never opened)."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda url: probe_audio(url) if url else None, urls))

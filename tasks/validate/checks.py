@@ -4,7 +4,7 @@ A gate describes its rules as `Check`s (a stable name + one GX expectation); `Gx
 a pandas frame inside one ephemeral GX context per run (GX is slow to start) and reads the per-row
 failures back from COMPLETE results, so quarantine and report come from the same GX evaluation.
 Validation results stay in the context's in-memory store; `publish` renders them once as data docs
-into a scratch folder and copies that to the report URL.
+into a scratch folder, makes them work offline (tasks/validate/report.py) and copies that to the report URL.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import math  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
 import great_expectations as gx  # noqa: E402
@@ -29,7 +30,8 @@ from great_expectations.data_context.types.base import (  # noqa: E402
 )
 from great_expectations.expectations import Expectation  # noqa: E402
 
-from tasks.storage import filesystem, is_remote  # noqa: E402
+from tasks.storage import replace_dir  # noqa: E402
+from tasks.validate.report import make_offline  # noqa: E402
 
 SITE_NAME = "report"
 
@@ -106,16 +108,12 @@ class GxRun:
         by_number = {result.expectation_config.meta["number"]: result for result in validation.results}
         return [_read_result(check, by_number[number], frame) for number, check in enumerate(checks)]
 
-    def publish(self, report_url: str) -> None:
-        """Build this run's data docs (every validation so far) and replace the report folder with them."""
+    def publish(self, report_url: str, banner_html: str) -> None:
+        """Build this run's data docs (every validation so far), made to work offline with `banner_html`
+        (the gate's decision) on top of every page, and replace the report folder with them."""
         self.context.build_data_docs(site_names=[SITE_NAME])
-        fs, path = filesystem(report_url)
-        if fs.exists(path):
-            fs.rm(path, recursive=True)
-        if is_remote(report_url):
-            fs.put(self._docs_dir.rstrip("/") + "/", path, recursive=True)
-        else:
-            shutil.copytree(self._docs_dir, path)
+        make_offline(Path(self._docs_dir), banner_html)
+        replace_dir(Path(self._docs_dir), report_url)
 
     def close(self) -> None:
         shutil.rmtree(self._docs_dir, ignore_errors=True)

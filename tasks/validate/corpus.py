@@ -1,10 +1,11 @@
 """The corpus gate: a GX suite over the manifest (tasks/manifest.py contract) plus file-level facts.
 
 The manifest is copied into a work frame: contract columns coerced to their types (a value that does
-not coerce becomes null and fails its row's not-null check instead of breaking the column), plus
+not coerce becomes null and fails its row's not-null check instead of breaking the column; a value of
+the wrong type, say a duration stored as text, fails `types_match_contract` even when it coerces), plus
 derived columns for what GX cannot compute itself (path safety, the audio probe, parsed attributes,
 split indicators). GX evaluates every rule on that frame, so one report holds all of them.
-Rows failing a row check are quarantined; the clean output holds the untouched original rows.
+Rows failing a row check are quarantined; the clean output holds the original rows, typed per the contract.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import numpy as np
 import pandas as pd
 from great_expectations.expectations.row_conditions import Column
 
-from tasks.manifest import COLUMNS, KINDS, SPLITS, read_manifest, write_manifest
+from tasks.manifest import COLUMNS, KINDS, SPLITS, conform, read_manifest, type_problems, write_manifest
 from tasks.params import ValidateCorpusParams
 from tasks.rows import write_rows
-from tasks.validate.audio import AudioProbe, path_problem, probe_files
+from tasks.storage import locate
+from tasks.validate.audio import AudioProbe, probe_files
 from tasks.validate.checks import Check, GxRun
 from tasks.validate.outcome import Outcome, decide
 
@@ -80,8 +82,11 @@ def attribute_column(attribute: str) -> str:
 
 
 def manifest_frame(manifest: pd.DataFrame, params: ValidateCorpusParams, label_sets: LabelSets,
-                   probes: list[AudioProbe | None] | None) -> pd.DataFrame:
-    """The frame GX validates: coerced contract columns present in `manifest` + derived columns."""
+                   probes: list[AudioProbe | None] | None, path_problems: list[str | None] | None) -> pd.DataFrame:
+    """The frame GX validates: coerced contract columns present in `manifest` + derived columns.
+
+    `path_problems`: per row, why its path may not be opened (tasks.storage.locate), None when it may.
+    """
     manifest = manifest.reset_index(drop=True)
     frame = pd.DataFrame(index=manifest.index)
     for column in COLUMNS:
@@ -89,8 +94,9 @@ def manifest_frame(manifest: pd.DataFrame, params: ValidateCorpusParams, label_s
             frame[column] = _numbers(manifest[column]) if column in NUMERIC else manifest[column].astype("string")
     if "transcript" in frame:
         frame["transcript"] = frame["transcript"].fillna("")  # contract: "" when nothing is said
-    if "path" in frame:
-        frame["path_problem"] = pd.Series([path_problem(p) for p in _objects(frame["path"])], dtype="string")
+    frame["type_problem"] = pd.Series(type_problems(manifest), dtype="string")
+    if path_problems is not None:
+        frame["path_problem"] = pd.Series(path_problems, dtype="string")
     if probes is not None:
         _add_probe_columns(frame, probes)
     if "attributes" in frame:
@@ -158,6 +164,7 @@ def manifest_checks(frame: pd.DataFrame, params: ValidateCorpusParams, label_set
             column="duration_s", min_value=params.min_duration_s, max_value=params.max_duration_s))),
         ("sample_rate", Check("sample_rate_expected", gxe.ExpectColumnValuesToBeInSet(
             column="sample_rate", value_set=[params.sample_rate]))),
+        ("type_problem", Check("types_match_contract", gxe.ExpectColumnValuesToBeNull(column="type_problem"))),
         ("path_problem", Check("path_inside_root", gxe.ExpectColumnValuesToBeNull(column="path_problem"))),
         ("attributes_problem", Check("attributes_json_object",
                                      gxe.ExpectColumnValuesToBeNull(column="attributes_problem"))),
@@ -218,10 +225,12 @@ def validate_manifest(manifest: pd.DataFrame, params: ValidateCorpusParams, *, d
                       label_sets: LabelSets, gx_run: GxRun, probe: bool = True) -> Outcome:
     """Run the corpus suite on `manifest` (files under `data_root` are read when `probe`)."""
     manifest = manifest.reset_index(drop=True)
+    located = [locate(data_root, path) for path in manifest["path"]] if "path" in manifest.columns else None
     probes = None
-    if probe and "path" in manifest.columns:
-        probes = probe_files(data_root, manifest["path"].tolist(), params.probe_workers)
-    frame = manifest_frame(manifest, params, label_sets, probes)
+    if probe and located is not None:
+        probes = probe_files([url for url, _ in located], params.probe_workers)
+    path_problems = None if located is None else [problem for _, problem in located]
+    frame = manifest_frame(manifest, params, label_sets, probes, path_problems)
     results = gx_run.validate("manifest", frame, manifest_checks(frame, params, label_sets))
     ids = manifest["id"].tolist() if "id" in manifest.columns else [None] * len(manifest)
     return decide(GATE, results, ids, params.max_failed_fraction)
@@ -237,7 +246,8 @@ def run_corpus_gate(params: ValidateCorpusParams, label_sets: LabelSets, gx_run:
                                 label_sets=label_sets, gx_run=gx_run)
     rows = manifest.to_dict("records")
     write_rows(params.quarantine, outcome.quarantine_records(rows))
-    gx_run.publish(params.report)
+    gx_run.publish(params.report, outcome.banner_html(params.quarantine))
     if outcome.passed:
-        write_manifest(manifest.iloc[outcome.clean_positions].reset_index(drop=True), params.clean)
+        # Typed per the contract: every clean row's values fit it (types_match_contract).
+        write_manifest(conform(manifest.iloc[outcome.clean_positions].reset_index(drop=True)), params.clean)
     return outcome

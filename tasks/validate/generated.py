@@ -8,19 +8,16 @@ counts, the generator model, a JSON-schema finding). Clean rows go through the r
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Protocol, Sequence
 
 import great_expectations.expectations as gxe
 import pandas as pd
-from great_expectations.expectations.row_conditions import Column
 
-from tasks.params import ValidateGeneratedParams
-from tasks.rows import phrase_pattern, schema_problem, write_rows
-from tasks.storage import filesystem
-from tasks.validate.audio import path_problem
+from tasks.params import Params, ValidateGeneratedParams
+from tasks.rows import jsonl_lines, loads_row, phrase_pattern, schema_problem, write_rows
+from tasks.storage import filesystem, path_problem
 from tasks.validate.checks import Check, GxRun
 from tasks.validate.outcome import Outcome, decide
 
@@ -43,14 +40,14 @@ class ParsedLines:
     parse_errors: list[str | None]
 
 
-def parse_lines(lines: Iterable[str]) -> ParsedLines:
+def parse_lines(lines: Iterable[bytes | str]) -> ParsedLines:
+    """Lines as read from the file (bytes: an undecodable line becomes a row with its error)."""
     parsed = ParsedLines([], [], [])
-    for number, line in enumerate(lines, start=1):
-        text = line.rstrip("\r\n")
-        if not text.strip():
+    for number, text, error in jsonl_lines(lines):
+        if error is None and not text.strip():
             continue  # a blank line holds no row
         try:
-            row, error = json.loads(text), None
+            row = text if error else loads_row(text)
         except (ValueError, RecursionError) as failure:  # RecursionError: absurdly deep nesting
             row, error = text, f"not valid JSON: {failure}"
         if error is None and not isinstance(row, dict):
@@ -85,7 +82,6 @@ def _derived(row: dict, audio_locator: str) -> dict:
         "prompt_id": _text(row.get("prompt_id")),
         "prompt": _text(row.get("prompt")),
         "generator_model": _text(generator.get("model")),
-        "foreign_override": generator.get("foreign_override") is True,
     }
 
 
@@ -96,8 +92,7 @@ def rows_frame(parsed: ParsedLines, audio_locator: str) -> pd.DataFrame:
     ]
     frame = pd.DataFrame.from_records(records, columns=[
         "line", "parse_error", "id", "schema_problem", "locator_count", "audio_count", "audio_path_problem",
-        "response", "finish_reason", "flags_text", "prompt_id", "prompt", "generator_model", "foreign_override"])
-    frame["foreign_override"] = frame["foreign_override"].fillna(False).astype(bool)
+        "response", "finish_reason", "flags_text", "prompt_id", "prompt", "generator_model"])
     for column in ("locator_count", "audio_count"):
         frame[column] = frame[column].astype("float64")
     return frame
@@ -109,8 +104,20 @@ def _found(phrases: list[str], ignore_case: bool):
         repr(phrase) for phrase, pattern in patterns if pattern.search(str(response)))
 
 
-def generated_checks(params: ValidateGeneratedParams, *, backbone: str, prompt_pool: Iterable[PoolPrompt],
-                     audio_locator: str) -> list[Check]:
+def allowed_generators(params: Params) -> list[str] | None:
+    """The models that may have written the targets, from params alone (a row's own claim counts for nothing).
+
+    Self-generation: the backbone only. With generate.allow_foreign_generator also generate.generator,
+    or, when none is named, whatever model the endpoints serve (None: no generator check).
+    """
+    named = params.generate.generator  # read whatever the switch says: the stage declares (and DVC tracks) both
+    if not params.generate.allow_foreign_generator:
+        return [params.model.llm]
+    return sorted({params.model.llm, named}) if named else None
+
+
+def generated_checks(params: ValidateGeneratedParams, *, generators: Sequence[str] | None,
+                     prompt_pool: Iterable[PoolPrompt], audio_locator: str) -> list[Check]:
     low, high = params.min_response_chars, params.max_response_chars
     checks = [
         Check("not_empty", gxe.ExpectTableRowCountToBeBetween(min_value=1), per_row=False),
@@ -135,11 +142,12 @@ def generated_checks(params: ValidateGeneratedParams, *, backbone: str, prompt_p
             column_A="prompt_id", column_B="prompt", ignore_row_if="either_value_is_missing",
             value_pairs_set=[(prompt.id, prompt.text) for prompt in prompt_pool]),
             detail=lambda pair: f"prompt {pair[0]!r} with this text is not in the prompt pool"),
-        Check("generator_is_backbone", gxe.ExpectColumnValuesToBeInSet(
-            column="generator_model", value_set=[backbone],
-            row_condition=Column("foreign_override") == False),  # noqa: E712 (builds a GX condition, not a test)
-            detail=lambda model: f"written by {model!r}, not the backbone {backbone!r}, without foreign_override"),
     ]
+    if generators is not None:
+        checks.append(Check("generator_allowed", gxe.ExpectColumnValuesToBeInSet(
+            column="generator_model", value_set=list(generators)),
+            detail=lambda model: f"written by {model!r}, not by {' or '.join(map(repr, generators))} "
+                                 "(params decide: generate.allow_foreign_generator, generate.generator)"))
     if params.leak_markers:
         checks.append(Check("no_leaked_markers", gxe.ExpectColumnValuesToNotMatchRegexList(
             column="response", regex_list=[phrase_pattern(m, False) for m in params.leak_markers]),
@@ -151,12 +159,12 @@ def generated_checks(params: ValidateGeneratedParams, *, backbone: str, prompt_p
     return checks
 
 
-def validate_rows(lines: Iterable[str], params: ValidateGeneratedParams, *, backbone: str,
+def validate_rows(lines: Iterable[bytes | str], params: ValidateGeneratedParams, *, generators: Sequence[str] | None,
                   prompt_pool: Iterable[PoolPrompt], audio_locator: str, gx_run: GxRun) -> tuple[Outcome, ParsedLines]:
     """Run the target suite on JSONL `lines`; positions in the outcome index the parsed lines."""
     parsed = parse_lines(lines)
     frame = rows_frame(parsed, audio_locator)
-    checks = generated_checks(params, backbone=backbone, prompt_pool=prompt_pool, audio_locator=audio_locator)
+    checks = generated_checks(params, generators=generators, prompt_pool=prompt_pool, audio_locator=audio_locator)
     results = gx_run.validate("generated_rows", frame, checks)
     ids = [value if isinstance(value, str) else None for value in frame["id"]]
     outcome = decide(GATE, results, ids, params.max_failed_fraction,
@@ -164,17 +172,17 @@ def validate_rows(lines: Iterable[str], params: ValidateGeneratedParams, *, back
     return outcome, parsed
 
 
-def run_generated_gate(params: ValidateGeneratedParams, *, backbone: str, prompt_pool: Iterable[PoolPrompt],
-                       audio_locator: str, gx_run: GxRun) -> Outcome:
+def run_generated_gate(params: ValidateGeneratedParams, *, generators: Sequence[str] | None,
+                       prompt_pool: Iterable[PoolPrompt], audio_locator: str, gx_run: GxRun) -> Outcome:
     """Validate params.rows and write quarantine + report (+ clean lines if it passed); input untouched."""
     fs, path = filesystem(params.rows)
     if not fs.exists(path):
         raise FileNotFoundError(f"generated rows {params.rows} do not exist; run the generate stage first")
-    with fs.open(path, "r", encoding="utf-8") as handle:
-        outcome, parsed = validate_rows(handle, params, backbone=backbone, prompt_pool=prompt_pool,
+    with fs.open(path, "rb") as handle:
+        outcome, parsed = validate_rows(handle, params, generators=generators, prompt_pool=prompt_pool,
                                         audio_locator=audio_locator, gx_run=gx_run)
     write_rows(params.quarantine, outcome.quarantine_records(parsed.rows))
-    gx_run.publish(params.report)
+    gx_run.publish(params.report, outcome.banner_html(params.quarantine))
     if outcome.passed:
         write_rows(params.clean, (parsed.rows[position] for position in outcome.clean_positions))
     return outcome

@@ -8,6 +8,7 @@ either clean or quarantined, never both, never neither.
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -112,6 +113,24 @@ class Outcome:
             lines += ["", "## Dataset-level failures", ""]
             lines += [f"- {_cell(message)}" for message in self.dataset_failures]
         return "\n".join(lines)
+
+    def banner_html(self, quarantine_url: str) -> str:
+        """The gate's decision for the top of the data docs, above GX's own per-expectation "Failed" marks."""
+        colour = "#1e7e34" if self.passed else "#bd2130"
+        failures = "".join(f"<li>{html.escape(message)}</li>" for message in self.dataset_failures)
+        return (
+            f'<div id="gate-decision" style="margin:0;padding:12px 20px;background:{colour};color:#fff;'
+            'font:15px/1.45 sans-serif">'
+            f'<div style="font-size:20px;font-weight:bold">{html.escape(self.gate)}: '
+            f'{"PASSED" if self.passed else "FAILED"}</div>'
+            f"<div>{self.total} rows: {len(self.clean_positions)} clean, "
+            f"<strong>{len(self.failures)} quarantined</strong> ({self.failed_fraction:.2%}; "
+            f"limit {self.max_failed_fraction:.2%}); quarantined rows and why: {html.escape(quarantine_url)}</div>"
+            + (f"<ul style='margin:4px 0'>{failures}</ul>" if failures else "")
+            + '<div style="font-size:13px;opacity:.9">This is the gate\'s decision. GX marks a row-level '
+            "expectation (and so the run) &quot;Failed&quot; when any row fails it: those rows are quarantined, "
+            "and the gate decides on their fraction and on the dataset-level checks.</div></div>"
+        )
 
     def describe_row(self, position: int) -> str:
         return ", ".join(f"{key}={value}" for key, value in self.label(position).items())

@@ -71,3 +71,11 @@ def test_publish_stage_writes_metrics_artifact_and_summary(tmp_path, capsys):
     assert json.loads(metrics_path.read_text()) == {"rows": 3}
     assert "| rows | 3 |" in capsys.readouterr().out
     assert [(a.type, a.data) for a in artifacts] == [("markdown", "| rows | 3 |")]
+
+
+def test_an_output_that_cannot_be_written_exits_1_naming_it(capsys):
+    from tasks.storage import OutputWriteError
+
+    error = OutputWriteError("data/corpus/clean.parquet", OSError(28, "No space left on device"))
+    assert run_stage(make_stage([], error), "demo", []) == 1
+    assert "cannot write data/corpus/clean.parquet: No space left on device" in capsys.readouterr().err

@@ -72,3 +72,19 @@ def test_flow_exits_non_zero_naming_the_failed_check(prefect_api, tmp_path, caps
     assert json.loads(metrics_file.read_text())["passed"] is False
     assert not (corpus / "clean.parquet").exists()
     assert json.loads((corpus / "quarantine.jsonl").read_text())["id"] == "clip-0004"
+
+
+def test_a_failing_run_leaves_no_earlier_clean_manifest_beside_its_quarantine(prefect_api, tmp_path):
+    corpus, params_file = corpus_with_params(tmp_path)
+    metrics_file = tmp_path / "metrics.json"
+    assert main(["--params", str(params_file), "--metrics", str(metrics_file)]) == 0
+    assert (corpus / "clean.parquet").is_file()
+
+    manifest = pd.read_parquet(corpus / "manifest.parquet")
+    manifest.loc[[3, 4], "path"] = "audio/never_written.wav"
+    write_manifest(manifest, str(corpus / "manifest.parquet"))
+    assert main(["--params", str(params_file), "--metrics", str(metrics_file)]) == 1
+
+    assert not (corpus / "clean.parquet").exists()  # the next stage cannot read the first run's clean rows
+    assert [json.loads(line)["row_index"] for line in (corpus / "quarantine.jsonl").read_text().splitlines()] == [3, 4]
+    assert json.loads(metrics_file.read_text())["passed"] is False

@@ -24,7 +24,7 @@ def prefect_api():
         yield
 
 
-def rows_with_params(tmp_path: Path, lines: list[str]) -> tuple[Path, Path]:
+def rows_with_params(tmp_path: Path, lines: list[str], **generate) -> tuple[Path, Path]:
     out = tmp_path / "generated"
     out.mkdir()
     (out / "rows.jsonl").write_text("\n".join(lines) + "\n")
@@ -32,6 +32,7 @@ def rows_with_params(tmp_path: Path, lines: list[str]) -> tuple[Path, Path]:
     params["validate_generated"].update(
         rows=str(out / "rows.jsonl"), clean=str(out / "clean.jsonl"), quarantine=str(out / "quarantine.jsonl"),
         report=str(out / "validation"))
+    params["generate"].update(generate)
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump(params))
     return out, params_file
@@ -63,3 +64,11 @@ def test_flow_exits_non_zero_naming_the_failed_check(prefect_api, tmp_path, caps
     assert "json_object (expect_column_values_to_be_null): 1 rows, e.g. line=5, id=None" in message
     assert not (out / "clean.jsonl").exists()
     assert json.loads((out / "quarantine.jsonl").read_text())["line"] == 5
+
+
+@pytest.mark.parametrize("generate, quarantined", [({}, 1), ({"allow_foreign_generator": True, "generator": "x/y"}, 0)])
+def test_params_not_the_row_decide_on_a_foreign_generator(prefect_api, tmp_path, generate, quarantined):
+    claims = generated_row(0, generator={"model": "x/y", "foreign_override": True})
+    _, params_file = rows_with_params(tmp_path, jsonl([claims] + [generated_row(n) for n in range(1, 10)]), **generate)
+    metrics = validate_generated(str(params_file), str(tmp_path / "metrics.json"))
+    assert (metrics["quarantined"], metrics["failing_rows_by_check"]["generator_allowed"]) == (quarantined, quarantined)

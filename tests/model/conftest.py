@@ -45,22 +45,25 @@ def tiny_tokenizer() -> PreTrainedTokenizerFast:
     return wrapped
 
 
-@pytest.fixture(scope="session")
-def base_dirs(tmp_path_factory) -> tuple[str, str]:
-    """(llm dir, whisper dir) with random weights, small enough for seconds-long tests on one CPU thread."""
-    torch.manual_seed(0)
-    llm_dir, whisper_dir = tmp_path_factory.mktemp("tiny-llm"), tmp_path_factory.mktemp("tiny-whisper")
+def save_tiny_llm(directory, initializer_range: float = 0.02) -> str:
+    """A 2-layer random Llama + the tiny BPE tokenizer (ChatML template) saved in `directory`."""
     tokenizer = tiny_tokenizer()
     llm = LlamaForCausalLM(
         LlamaConfig(
             vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+            initializer_range=initializer_range,
             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None,
         )
     )
     llm.generation_config.eos_token_id = tokenizer.eos_token_id
-    llm.save_pretrained(llm_dir)
-    tokenizer.save_pretrained(llm_dir)
+    llm.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return str(directory)
+
+
+def save_tiny_whisper(directory) -> str:
+    """A 4-layer random Whisper (80 mel bins, width 16) + its feature extractor saved in `directory`."""
     whisper = WhisperForConditionalGeneration(
         WhisperConfig(
             vocab_size=64, num_mel_bins=NUM_MELS, d_model=16, encoder_layers=4, decoder_layers=1,
@@ -69,9 +72,16 @@ def base_dirs(tmp_path_factory) -> tuple[str, str]:
             decoder_start_token_id=1, pad_token_id=0, bos_token_id=1, eos_token_id=2,
         )
     )
-    whisper.save_pretrained(whisper_dir)
-    WhisperFeatureExtractor(feature_size=NUM_MELS).save_pretrained(whisper_dir)
-    return str(llm_dir), str(whisper_dir)
+    whisper.save_pretrained(directory)
+    WhisperFeatureExtractor(feature_size=NUM_MELS).save_pretrained(directory)
+    return str(directory)
+
+
+@pytest.fixture(scope="session")
+def base_dirs(tmp_path_factory) -> tuple[str, str]:
+    """(llm dir, whisper dir) with random weights, small enough for seconds-long tests on one CPU thread."""
+    torch.manual_seed(0)
+    return save_tiny_llm(tmp_path_factory.mktemp("tiny-llm")), save_tiny_whisper(tmp_path_factory.mktemp("tiny-whisper"))
 
 
 @pytest.fixture

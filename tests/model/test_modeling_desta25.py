@@ -12,6 +12,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, BertConfig
 from transformers.models.bert.modeling_bert import BertEncoder
 
 from model import DeSTA25Config, DeSTA25Model, DeSTAInputError, default_tapped_layers
+from tasks import system_files
 from tasks.params import preset_model
 from tests.model.desta_helpers import SYSTEM, clip, user
 
@@ -251,7 +252,7 @@ def test_generate_with_audio_batches_conversations(tiny_model):
 
 
 # ------------------------------------------------------------------------------------- real smol preset
-ASTERISK = Path("/usr/share/asterisk/sounds/en")
+ASTERISK = system_files.ASTERISK_PROMPTS.path
 
 
 @pytest.mark.slow

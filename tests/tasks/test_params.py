@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tasks.params import REPO_ROOT, ParamsError, available_presets, load_params
 
@@ -60,6 +63,18 @@ def test_params_override_preset(tmp_path):
         (lambda d: d.update(model={"tapped_layers": [3, 1]}), "model.tapped_layers", "increasing"),
         (lambda d: d["validate_corpus"].update(min_duration_s=40.0), "validate_corpus", "below"),
         (lambda d: d["generate"].update(temperature=0.0, max_attempts=3), "generate", "needs temperature > 0"),
+        # Strict types: YAML's `true` is no number and "8" no integer.
+        (lambda d: d["generate"].update(concurrency=True), "generate.concurrency", "valid integer"),
+        (lambda d: d["generate"].update(temperature=True), "generate.temperature", "valid number"),
+        (lambda d: d["generate"].update(shard_rows="64"), "generate.shard_rows", "valid integer"),
+        (lambda d: d["corpus"]["real_speech"].update(alsa_clips=1), "corpus.real_speech.alsa_clips", "valid boolean"),
+        (lambda d: d["validate_corpus"]["split_bounds"].update(train=[True, 0.9]), "validate_corpus.split_bounds.train",
+         "valid number"),
+        # Contradictions across sections name the key to change.
+        (lambda d: d["corpus"].update(sample_rate=22050), "validate_corpus.sample_rate", "corpus.sample_rate=22050"),
+        (lambda d: d["corpus"].update(max_duration_s=60.0), "corpus.max_duration_s",
+         "validate_corpus.max_duration_s=30.5"),
+        (lambda d: d["corpus"].update(max_duration_s=0.1), "corpus.max_duration_s", "validate_corpus.min_duration_s=0.2"),
     ],
 )
 def test_bad_value_names_key_and_reason(tmp_path, mutate, key, reason):
@@ -90,3 +105,33 @@ def test_missing_and_malformed_files(tmp_path):
     broken.write_text("corpus: [unclosed")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(broken)
+
+
+def test_a_duplicate_key_names_the_key_and_both_lines(tmp_path):
+    text = (REPO_ROOT / "params.yaml").read_text()
+    path = tmp_path / "params.yaml"
+    path.write_text(text.replace("  concurrency: 8\n", "  concurrency: 8\n  concurrency: 2\n"))
+    first = text.splitlines().index("  concurrency: 8") + 1
+    with pytest.raises(ParamsError, match=f"duplicate key 'concurrency' \\(line {first + 1}; first given on line {first}\\)"):
+        load_params(path)
+
+
+def test_the_same_key_in_different_sections_is_no_duplicate(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text((REPO_ROOT / "params.yaml").read_text())
+    assert load_params(path).generate.seed == load_params(path).corpus.seed  # both sections have `seed`
+
+
+KEY_LINES = [number for number, line in enumerate((REPO_ROOT / "params.yaml").read_text().splitlines())
+             if re.match(r"^\s*[A-Za-z_]+:", line)]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(number=st.sampled_from(KEY_LINES))
+def test_any_key_given_twice_is_refused(tmp_path, number):
+    lines = (REPO_ROOT / "params.yaml").read_text().splitlines()
+    key = lines[number].split(":")[0].strip()
+    path = tmp_path / "params.yaml"
+    path.write_text("\n".join(lines[: number + 1] + [lines[number]] + lines[number + 1:]) + "\n")
+    with pytest.raises(ParamsError, match=f"duplicate key '{key}' \\(line {number + 2}; first given on line {number + 1}\\)"):
+        load_params(path)

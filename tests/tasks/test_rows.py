@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 
@@ -92,3 +93,16 @@ def test_schema_names_where_a_row_breaks_it():
     row["messages"][0]["audios"][0]["text"] = " "
     assert schema_problem(row) is None
     assert set(ROW_SCHEMA["required"]) >= {"messages", "response"}  # a valid row is always readable
+
+
+def test_bytes_that_are_not_utf8_name_file_and_line_and_a_bom_is_ignored(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    good = b'{"messages": [], "response": "ok"}\n'
+    path.write_bytes(codecs.BOM_UTF8 + good + b'{"messages": [], "response": "caf\xe9"}\n')
+    with pytest.raises(ValueError, match=r"rows.jsonl:2: not valid UTF-8: byte 0xe9 at byte 34 .*re-encode"):
+        read_rows(str(path))
+    path.write_bytes(codecs.BOM_UTF8 + good)
+    assert read_rows(str(path)) == [{"messages": [], "response": "ok"}]
+    path.write_bytes(good + b'{"messages": [], "response": "\\udc80"}\n')
+    with pytest.raises(ValueError, match=r"rows.jsonl:2: not valid JSON .*unpaired surrogate"):
+        read_rows(str(path))

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from tasks import system_files
 from tests.tasks.base_models.helpers import SMOLLM2, WHISPER_TINY_EN
 
-ASTERISK_PROMPTS = Path("/usr/share/asterisk/sounds/en")
+ASTERISK_PROMPTS = system_files.ASTERISK_PROMPTS.path
 
 
 def _normalise(text: str) -> str:

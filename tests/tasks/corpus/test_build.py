@@ -3,12 +3,15 @@ splits keep speakers and recordings apart."""
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 import json
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 
+from tasks import system_files
 from tasks.corpus import LABEL_SETS, IngestError, build_corpus, corpus_fingerprint, summarize
 from tasks.manifest import COLUMNS, KINDS, SPLITS, attributes_of, read_manifest
 
@@ -102,8 +105,8 @@ def test_a_failed_build_keeps_the_previous_corpus(small_params, tmp_path):
 
 
 @pytest.mark.slow
-def test_build_into_an_s3_prefix(small_params, tmp_path, s3_server):
-    s3_server.create_bucket("corpus-out")
+def test_build_into_an_s3_prefix(small_params, tmp_path, s3_env):
+    s3_env.create_bucket("corpus-out")
     local = build_corpus(small_params(), out=str(tmp_path / "local"))
     remote = build_corpus(small_params(), out="s3://corpus-out/corpus")
     assert remote.manifest.equals(local.manifest)
@@ -111,10 +114,13 @@ def test_build_into_an_s3_prefix(small_params, tmp_path, s3_server):
 
 
 @pytest.mark.slow
-def test_prompts_without_the_package_list_are_transcribed_by_whisper(small_params, tmp_path, monkeypatch):
-    from tasks.corpus import sources
-
-    monkeypatch.setattr(sources, "ASTERISK_TRANSCRIPTS", tmp_path / "docs-not-installed.txt.gz")
+def test_prompts_missing_from_the_package_list_are_transcribed_by_whisper(small_params, tmp_path, monkeypatch):
+    # Another release of the prompts than the list describes: the list names none of them.
+    other_release = tmp_path / "core-sounds-en.txt.gz"
+    with gzip.open(other_release, "wt") as handle:
+        handle.write("; prompts of another release\nnot-a-prompt-here: Hello.\n")
+    monkeypatch.setattr(system_files, "ASTERISK_PROMPT_LIST",
+                        dataclasses.replace(system_files.ASTERISK_PROMPT_LIST, path=other_release))
     params = small_params(
         synthetic_speech={"clips": 0},
         real_speech={"asterisk_clips": 2, "alsa_clips": False, "pyannote_call": False},

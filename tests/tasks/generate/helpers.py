@@ -9,15 +9,16 @@ from pathlib import Path
 import soundfile
 import yaml
 
+from tasks import system_files
 from tasks.manifest import to_frame, write_manifest
 from tasks.params import REPO_ROOT, Params, load_params
 
-ALSA = Path("/usr/share/sounds/alsa")
+ALSA = system_files.ALSA_SOUNDS.path
 SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
 def _espeak(text: str, path: Path, voice: str) -> None:
-    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
+    subprocess.run([str(system_files.ESPEAK_NG.path), "-v", voice, "-w", str(path), text], check=True, capture_output=True)
 
 
 def manifest_rows(corpus: Path, speech_clips: int = 3) -> list[dict]:

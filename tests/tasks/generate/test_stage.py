@@ -16,7 +16,7 @@ from tasks.generate.stage import (
     resolve_generator,
     run_fingerprint,
 )
-from tasks.generate.vllm_server import ServerStartError
+from tasks.servers import ServerStartError
 from tasks.params import ParamsError
 from tests.tasks.generate.fault_server import FaultServer, closed_port_url
 from tests.tasks.generate.helpers import SMOLLM2, write_params, write_small_manifest
@@ -92,3 +92,30 @@ def test_fingerprint_follows_content_params_not_operational_ones(tmp_path, manif
     assert digest(with_generate(params, concurrency=64, shard_rows=3, endpoints=["http://x:1"])) == base
     for change in ({"temperature": 0.7}, {"system_prompt": "Other."}, {"seed": 1}, {"max_new_tokens": 9}):
         assert digest(with_generate(params, **change)) != base, change
+
+
+@pytest.mark.slow  # a second Python process: ~5-10 s
+def test_two_generate_runs_on_one_work_dir_the_second_is_refused_naming_the_first(tmp_path, manifest):
+    import subprocess
+    import time
+
+    from tasks.storage import HOLDER_NAME, DirectoryBusy
+
+    # The endpoint lists the backbone and then never answers a completion: the first run stays busy.
+    with FaultServer(models=[SMOLLM2], hang_s=120) as server:
+        _, params_file = write_params(tmp_path, manifest=manifest, out=str(tmp_path / "rows.jsonl"),
+                                      work_dir=str(tmp_path / "work"), endpoints=[server.url])
+        first = subprocess.Popen([sys.executable, "-c", "import sys; from tasks.generate.stage import generate_rows; "
+                                  "from tasks.params import load_params; generate_rows(load_params(sys.argv[1]))",
+                                  str(params_file)], stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while not (tmp_path / "work" / HOLDER_NAME).exists():
+                assert first.poll() is None and time.monotonic() < deadline, "the first run never started"
+                time.sleep(0.2)
+            with pytest.raises(DirectoryBusy, match=f"in use by another generate run \\(pid {first.pid} on "):
+                generate_rows(params_for(tmp_path, manifest, endpoints=[server.url]))
+        finally:
+            first.kill()
+            first.wait(timeout=30)
+    assert not (tmp_path / "rows.jsonl").exists()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tasks.generate.vllm_server import group_members, stop_orphan, stop_process_group
+from tasks.generate.vllm_server import ENTRYPOINT, SERVER_NAME, vllm_server
+from tasks.servers import group_members, stop_process_group
 
 # Starts a process group (a sleeper with a sleeping child) and exits, orphaning it like a SIGKILLed stage.
 LAUNCHER = """
@@ -24,20 +25,25 @@ def orphaned_group(*marker: str) -> int:
     return int(launched.stdout)
 
 
+def this_runs_server(run_dir):
+    """The server a new stage run would start in `run_dir` (another port than any earlier run's)."""
+    return vllm_server(sys.executable, "models/any", "any", run_dir)
+
+
 def test_a_server_left_by_a_killed_run_is_stopped_with_its_children(tmp_path):
-    pid = orphaned_group("vllm.entrypoints.openai.api_server")
-    pid_file = tmp_path / "vllm-server.pid"
+    pid = orphaned_group(ENTRYPOINT, "--port", "12345")
+    pid_file = tmp_path / f"{SERVER_NAME}.pid"
     pid_file.write_text(str(pid))
-    stop_orphan(pid_file)
+    this_runs_server(tmp_path).stop()
     assert group_members(pid) == [] and not pid_file.exists()
 
 
 def test_a_stale_pid_file_never_kills_an_unrelated_process(tmp_path):
     pid = orphaned_group()
-    pid_file = tmp_path / "vllm-server.pid"
+    pid_file = tmp_path / f"{SERVER_NAME}.pid"
     pid_file.write_text(str(pid))
     try:
-        stop_orphan(pid_file)
+        this_runs_server(tmp_path).stop()
         assert pid in group_members(pid) and not pid_file.exists()
     finally:
         stop_process_group(pid)

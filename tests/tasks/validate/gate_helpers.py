@@ -12,6 +12,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from tasks import system_files
 from tasks.generate.prompts import load_prompt_pool
 from tasks.params import load_params
 
@@ -33,7 +34,7 @@ def espeak(path: Path, text: str) -> float:
     """Real synthetic speech at 16 kHz (espeak-ng writes 22.05 kHz); returns its duration."""
     with tempfile.TemporaryDirectory() as scratch:
         raw = os.path.join(scratch, "speech.wav")
-        subprocess.run(["espeak-ng", "-w", raw, text], check=True, capture_output=True)
+        subprocess.run([str(system_files.ESPEAK_NG.path), "-w", raw, text], check=True, capture_output=True)
         samples, rate = sf.read(raw, dtype="float32")
     samples = resample_poly(samples, RATE, rate).astype(np.float32)
     sf.write(path, samples, RATE)
@@ -60,6 +61,9 @@ def build_audio(root: Path) -> dict[str, float]:
     (audio / "truncated.wav").write_bytes(whole[: len(whole) // 2])
     # A valid file outside the data root: a "../" path must be refused even though it would decode.
     sf.write(root.parent / "outside.wav", tone(), RATE)
+    # Links: one inside the root pointing out of it (refused), one pointing to a file inside (fine).
+    (audio / "linked_outside.wav").symlink_to(root.parent / "outside.wav")
+    (audio / "linked_inside.wav").symlink_to(audio / "tone_0.wav")
     return durations
 
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.manifest import COLUMNS, read_manifest, to_frame, write_manifest
+from tasks.manifest import COLUMNS, conform, read_manifest, to_frame, type_problems, write_manifest
 from tasks.validate.checks import GxRun
 from tasks.validate.corpus import data_root_of, run_corpus_gate, validate_manifest
 from tasks.validate.outcome import DataQualityError
@@ -92,6 +92,71 @@ def test_details_say_what_is_wrong(corpus_root, gx_run):
         "clip-0001": "'../outside.wav' escapes the data root",
         "clip-0002": "category='robot' is not in the sox-sound label set ['pure tone', 'noise']",
     }
+
+
+def test_a_link_out_of_the_root_is_quarantined_and_never_opened(corpus_root, gx_run):
+    root, durations = corpus_root
+    rows = clean_rows(20, durations["audio/speech.wav"])
+    rows[0] = dict(rows[0], path="audio/linked_outside.wav")  # decodes fine, but lives outside the root
+    rows[2] = dict(rows[2], path="audio/linked_inside.wav")  # a link to a file inside: fine
+    outcome = run_gate(rows, corpus_root, gx_run, max_failed_fraction=0.1)
+    assert quarantined_by_id(outcome) == {"clip-0000": {"path_inside_root"}}
+    detail = outcome.failures[0][0]["detail"]
+    assert detail == f"'audio/linked_outside.wav' leads outside the data root {root} (links followed)"
+    assert outcome.passed
+
+
+def test_values_of_the_wrong_type_are_quarantined_even_when_they_coerce(corpus_root, gx_run):
+    _, durations = corpus_root
+    frame = to_frame(clean_rows(20, durations["audio/speech.wav"])).astype(object)
+    frame.at[0, "id"] = 7  # an integer id
+    frame.at[2, "duration_s"] = "1.0"  # a duration as text: it would coerce and pass the bounds
+    frame.at[4, "sample_rate"] = True
+    frame.at[6, "sample_rate"] = 16000.0  # an integral float fits an int column (pandas widens around nulls)
+    frame.at[8, "duration_s"] = 1  # an int fits a float column
+    outcome = run_gate(frame, corpus_root, gx_run, max_failed_fraction=0.2)
+    assert quarantined_by_id(outcome) == {  # True reads as 1 Hz as well
+        7: {"types_match_contract"}, "clip-0002": {"types_match_contract"},
+        "clip-0004": {"types_match_contract", "sample_rate_expected", "file_sample_rate_matches"}}
+    details = [failure["detail"] for p in outcome.quarantined_positions for failure in outcome.failures[p]
+               if failure["check"] == "types_match_contract"]
+    assert details == ["id=7 is int, not string", "duration_s='1.0' is str, not float64",
+                       "sample_rate=True is bool, not int64"]
+    assert outcome.passed
+
+
+def test_a_column_stored_with_the_wrong_type_stops_the_gate_and_writes_no_clean(corpus_root, tmp_path):
+    root, durations = corpus_root
+    frame = to_frame(clean_rows(10, durations["audio/speech.wav"]))
+    frame["duration_s"] = frame["duration_s"].map(str)  # durations as strings, ids as integers
+    frame["id"] = range(len(frame))
+    manifest = root / "manifest-wrong-types.parquet"
+    write_manifest(frame, str(manifest))
+    params = corpus_params(manifest=str(manifest), clean=str(tmp_path / "clean.parquet"),
+                           quarantine=str(tmp_path / "quarantine.jsonl"), report=str(tmp_path / "report"))
+    with GxRun() as gx_run:
+        outcome = run_corpus_gate(params, LABELS, gx_run)
+    assert not outcome.passed and not (tmp_path / "clean.parquet").exists()
+    assert all(outcome.failed_checks(p) == ["types_match_contract"] for p in range(10))
+    assert outcome.failures[0][0]["detail"] == "id=0 is int, not string; duration_s='1.0' is str, not float64"
+    assert "types_match_contract (expect_column_values_to_be_null): 10 rows" in outcome.dataset_failures[0]
+
+
+def test_clean_output_follows_the_contract_types(corpus_root, tmp_path):
+    root, durations = corpus_root
+    frame = to_frame(clean_rows(10, durations["audio/speech.wav"]))
+    frame["sample_rate"] = frame["sample_rate"].astype("float64")  # integral floats: fit, written as int64
+    frame["duration_s"] = frame["duration_s"].astype("float32")
+    manifest = root / "manifest-widened.parquet"
+    write_manifest(frame, str(manifest))
+    params = corpus_params(manifest=str(manifest), clean=str(tmp_path / "clean.parquet"),
+                           quarantine=str(tmp_path / "quarantine.jsonl"), report=str(tmp_path / "report"))
+    with GxRun() as gx_run:
+        assert run_corpus_gate(params, LABELS, gx_run).failures == {}
+    clean = read_manifest(params.clean)
+    assert {column: str(clean[column].dtype) for column in ("duration_s", "sample_rate")} == {
+        "duration_s": "float64", "sample_rate": "int64"}
+    assert clean["sample_rate"].tolist() == [16000] * 10
 
 
 def test_missing_column_is_a_dataset_failure_naming_it(corpus_root, gx_run):
@@ -179,7 +244,7 @@ def test_a_failing_dataset_writes_no_clean_output(corpus_root, tmp_path):
 
 
 # ------------------------------------------------------------------------------------ property-based
-CORRUPT_VALUES = [None, math.nan, -1.0, math.inf, 0, 123, "", " ", "../outside.wav", "/etc/passwd",
+CORRUPT_VALUES = [None, math.nan, -1.0, math.inf, 0, 123, "", " ", "../outside.wav", "/etc/passwd",  # system-path: test data
                   "audio/corrupt.wav", "audio/missing.wav", "audio/silent.wav", "audio/truncated.wav",
                   "{bad json", "[1, 2]", '{"category": "robot"}', "speech", "valid", "sox-sound", "clip-0001"]
 corruption = st.one_of(
@@ -187,6 +252,9 @@ corruption = st.one_of(
               st.one_of(st.sampled_from(CORRUPT_VALUES), st.text(max_size=8), st.floats())),
     st.tuples(st.just("drop_column"), st.sampled_from(list(COLUMNS))),
     st.tuples(st.just("duplicate_row"), st.integers(0, 9)),
+    # A whole column of another type: numbers as text (durations stored as strings), text as integers.
+    st.tuples(st.just("as_text"), st.sampled_from(list(COLUMNS))),
+    st.tuples(st.just("as_integers"), st.sampled_from(list(COLUMNS))),
 )
 
 
@@ -199,6 +267,10 @@ def corrupt(frame: pd.DataFrame, operations) -> pd.DataFrame:
                 frame.at[row, column] = value
         elif operation[0] == "drop_column":
             frame = frame.drop(columns=[operation[1]], errors="ignore")
+        elif operation[0] in ("as_text", "as_integers"):
+            if operation[1] in frame.columns:
+                frame[operation[1]] = (frame[operation[1]].map(str) if operation[0] == "as_text"
+                                       else list(range(len(frame))))
         else:
             frame = pd.concat([frame, frame.iloc[[operation[1] % len(frame)]]], ignore_index=True)
     return frame
@@ -215,6 +287,10 @@ def test_random_corruption_never_crashes_and_never_loses_a_row(operations, corpu
 
     clean, quarantined = set(outcome.clean_positions), set(outcome.quarantined_positions)
     assert clean | quarantined == set(range(len(frame))) and not clean & quarantined
+    # Every clean row fits the contract's types, so the clean output can always be typed per the contract.
+    typed = conform(frame.iloc[sorted(clean)])
+    assert all(typed[c].dtype == pd.api.types.pandas_dtype(kind) for c, kind in COLUMNS.items() if c in typed)
+    assert not any(type_problems(frame.iloc[sorted(clean)]))
     rows = frame.to_dict("records")
     for record in outcome.quarantine_records(rows):
         assert record["checks"] and json.loads(json.dumps(record, allow_nan=False)) == record
@@ -227,36 +303,34 @@ def test_random_corruption_never_crashes_and_never_loses_a_row(operations, corpu
 
 def test_corruption_helper_changes_the_frame():
     frame = to_frame([manifest_row(n) for n in range(3)])
-    changed = corrupt(frame, [("cell", 1, "duration_s", np.nan), ("drop_column", "license"), ("duplicate_row", 0)])
+    changed = corrupt(frame, [("cell", 1, "duration_s", np.nan), ("drop_column", "license"), ("duplicate_row", 0),
+                              ("as_text", "sample_rate"), ("as_integers", "id")])
     assert len(changed) == 4 and "license" not in changed and math.isnan(changed.at[1, "duration_s"])
+    assert changed["sample_rate"].tolist() == ["16000"] * 4 and changed["id"].tolist() == [0, 1, 2, 3]
 
 
 @pytest.mark.slow
-def test_corpus_gate_reads_and_writes_s3(corpus_root, tmp_path, monkeypatch):
-    from infra.local_s3 import LocalS3
+def test_corpus_gate_reads_and_writes_s3(corpus_root, s3_env):
     from tasks.storage import filesystem
 
     root, durations = corpus_root
     rows = clean_rows(20, durations["audio/speech.wav"])
     rows[2] = dict(rows[2], path="audio/corrupt.wav")
     rows[4] = dict(rows[4], path="audio/only_local.wav")
-    with LocalS3(tmp_path / "s3") as s3:
-        for key, value in s3.env().items():
-            monkeypatch.setenv(key, value)
-        s3.create_bucket("corpus")
-        fs, _ = filesystem("s3://corpus")
-        for name in ["tone_0.wav", "tone_1.wav", "tone_2.wav", "tone_3.wav", "speech.wav", "corrupt.wav"]:
-            fs.put(str(root / "audio" / name), f"corpus/data/audio/{name}")
-        write_manifest(to_frame(rows), "s3://corpus/data/manifest.parquet")
-        params = corpus_params(manifest="s3://corpus/data/manifest.parquet", clean="s3://corpus/data/clean.parquet",
-                               quarantine="s3://corpus/data/quarantine.jsonl", report="s3://corpus/data/validation",
-                               max_failed_fraction=0.1)
-        with GxRun() as gx_run:
-            outcome = run_corpus_gate(params, LABELS, gx_run)
+    s3_env.create_bucket("corpus")
+    fs, _ = filesystem("s3://corpus")
+    for name in ["tone_0.wav", "tone_1.wav", "tone_2.wav", "tone_3.wav", "speech.wav", "corrupt.wav"]:
+        fs.put(str(root / "audio" / name), f"corpus/data/audio/{name}")
+    write_manifest(to_frame(rows), "s3://corpus/data/manifest.parquet")
+    params = corpus_params(manifest="s3://corpus/data/manifest.parquet", clean="s3://corpus/data/clean.parquet",
+                           quarantine="s3://corpus/data/quarantine.jsonl", report="s3://corpus/data/validation",
+                           max_failed_fraction=0.1)
+    with GxRun() as gx_run:
+        outcome = run_corpus_gate(params, LABELS, gx_run)
 
-        assert outcome.passed
-        assert quarantined_by_id(outcome) == {"clip-0002": {"file_decodes"}, "clip-0004": {"file_exists"}}
-        assert len(read_manifest(params.clean)) == 18
-        with fs.open("corpus/data/quarantine.jsonl", "r") as handle:
-            assert [json.loads(line)["id"] for line in handle] == ["clip-0002", "clip-0004"]
-        assert fs.exists("corpus/data/validation/index.html")
+    assert outcome.passed
+    assert quarantined_by_id(outcome) == {"clip-0002": {"file_decodes"}, "clip-0004": {"file_exists"}}
+    assert len(read_manifest(params.clean)) == 18
+    with fs.open("corpus/data/quarantine.jsonl", "r") as handle:
+        assert [json.loads(line)["id"] for line in handle] == ["clip-0002", "clip-0004"]
+    assert fs.exists("corpus/data/validation/index.html")

@@ -3,6 +3,7 @@ malformed lines are quarantined by line number, dataset-level problems stop the 
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 
@@ -12,13 +13,14 @@ from hypothesis import strategies as st
 
 from tasks.rows import dumps_rows, read_rows
 from tasks.validate.checks import GxRun
-from tasks.validate.generated import parse_lines, run_generated_gate, validate_rows
+from tasks.params import load_params
+from tasks.validate.generated import allowed_generators, parse_lines, run_generated_gate, validate_rows
 from tasks.validate.outcome import DataQualityError
 from tests.tasks.validate.gate_helpers import BACKBONE, LOCATOR, POOL, generated_params, generated_row, jsonl
 
 
-def run_gate(lines, gx_run, **params):
-    outcome, _ = validate_rows(lines, generated_params(**params), backbone=BACKBONE, prompt_pool=POOL,
+def run_gate(lines, gx_run, generators=(BACKBONE,), **params):
+    outcome, _ = validate_rows(lines, generated_params(**params), generators=generators, prompt_pool=POOL,
                                audio_locator=LOCATOR, gx_run=gx_run)
     return outcome
 
@@ -49,7 +51,7 @@ def test_each_broken_row_is_quarantined_under_exactly_its_checks(gx_run):
         (generated_row(9008, prompt_id="v0-unknown"), {"prompt_in_pool"}),
         (generated_row(9009, prompt="A prompt that is not the pool's text."), {"prompt_in_pool"}),
         (generated_row(9010, generator={"model": "someone/else", "foreign_override": False}),
-         {"generator_is_backbone"}),
+         {"generator_allowed"}),
         (generated_row(9011, messages=[user_without_locator]), {"audio_count_matches"}),
         (generated_row(9012, messages=[{**user_without_locator, "content": f"{LOCATOR}\n{POOL[0].text}",
                                         "audios": [{"audio": "../../secret.wav", "text": " "}]}]),
@@ -75,10 +77,30 @@ def test_each_broken_row_is_quarantined_under_exactly_its_checks(gx_run):
         outcome.raise_if_failed()
 
 
-def test_foreign_generator_is_accepted_only_with_the_override(gx_run):
-    foreign = {"model": "someone/else", "foreign_override": True}
-    outcome = run_gate(jsonl([generated_row(0, generator=foreign)]), gx_run)
-    assert outcome.passed and outcome.failures == {}
+def test_a_row_claiming_the_override_is_not_believed(gx_run):
+    foreign = {"model": "someone/else", "foreign_override": True}  # the row says it may; params say no
+    outcome = run_gate(jsonl([generated_row(0, generator=foreign), generated_row(1)]), gx_run)
+    assert quarantined_by_line(outcome) == {1: {"generator_allowed"}}
+    assert outcome.failures[0][0]["detail"] == (
+        "written by 'someone/else', not by " + repr(BACKBONE)
+        + " (params decide: generate.allow_foreign_generator, generate.generator)")
+
+
+def test_a_foreign_generator_passes_only_when_params_allow_it(gx_run):
+    rows = jsonl([generated_row(0, generator={"model": "someone/else"}), generated_row(1)])
+    assert run_gate(rows, gx_run, generators=[BACKBONE, "someone/else"]).failures == {}
+    assert run_gate(rows, gx_run, generators=None).failures == {}  # allowed, no generator named: any served model
+
+
+@pytest.mark.parametrize("generate, allowed", [
+    ({}, [BACKBONE]),
+    ({"generator": "someone/else", "allow_foreign_generator": True}, sorted([BACKBONE, "someone/else"])),
+    ({"allow_foreign_generator": True}, None),
+])
+def test_allowed_generators_come_from_params(generate, allowed):
+    params = load_params()
+    params = params.model_copy(update={"generate": params.generate.model_copy(update=generate)})
+    assert allowed_generators(params) == allowed
 
 
 def test_refusal_and_leak_details_name_the_phrases(gx_run):
@@ -94,6 +116,37 @@ def test_malformed_lines_keep_their_line_numbers_and_text():
     assert parsed.parse_errors[0] is None and parsed.parse_errors[1].startswith("not valid JSON")
     assert parsed.parse_errors[2] == "not a JSON object (got int)"
     assert parsed.rows[1] == "{oops"
+
+
+def test_undecodable_bytes_are_a_row_problem_with_their_line_and_a_bom_costs_nothing():
+    good = json.dumps(generated_row(0)).encode()
+    parsed = parse_lines([codecs.BOM_UTF8 + good + b"\n", b'{"id": "caf\xe9"}\n', b"\xff\xfe\n", b"\n",
+                          json.dumps(generated_row(1)).replace("A woman", "\\ud800").encode() + b"\n"])
+    assert parsed.numbers == [1, 2, 3, 5]
+    assert parsed.parse_errors[0] is None and parsed.rows[0] == generated_row(0)
+    assert parsed.parse_errors[1] == "not valid UTF-8: byte 0xe9 at byte 12 of the line"
+    assert parsed.rows[1] == '{"id": "caf\\xe9"}'  # the bytes kept visible, as text a report can hold
+    assert parsed.parse_errors[2] == "not valid UTF-8: byte 0xff at byte 1 of the line"
+    assert parsed.parse_errors[3] == "not valid JSON: '\\ud800' is an unpaired surrogate, not text"
+
+
+def test_run_generated_gate_quarantines_bad_bytes_by_line_and_keeps_a_bom_line(tmp_path):
+    rows_file = tmp_path / "rows.jsonl"
+    good = jsonl([generated_row(n) for n in range(12)])
+    broken = good[3].encode().replace(b"A woman", b"A w\xf6man")  # a latin-1 byte in a UTF-8 file
+    rows_file.write_bytes(codecs.BOM_UTF8 + b"\n".join([*(l.encode() for l in good[:3]), broken,
+                                                       *(l.encode() for l in good[4:])]) + b"\n")
+    params = generated_params(rows=str(rows_file), clean=str(tmp_path / "clean.jsonl"),
+                              quarantine=str(tmp_path / "quarantine.jsonl"), report=str(tmp_path / "report"))
+    with GxRun() as gx_run:
+        outcome = run_generated_gate(params, generators=[BACKBONE], prompt_pool=POOL, audio_locator=LOCATOR,
+                                     gx_run=gx_run)
+    assert outcome.passed and outcome.total == 12
+    records = [json.loads(line) for line in (tmp_path / "quarantine.jsonl").read_text().splitlines()]
+    assert [(r["line"], [c["check"] for c in r["checks"]]) for r in records] == [(4, ["json_object"])]
+    assert records[0]["checks"][0]["detail"].startswith("not valid UTF-8: byte 0xf6 at byte ")
+    clean = [json.loads(line) for line in (tmp_path / "clean.jsonl").read_text().splitlines()]
+    assert clean == [json.loads(line) for line in good[:3] + good[4:]]  # line 1 kept, no BOM
 
 
 def test_empty_file_is_a_dataset_failure(gx_run):
@@ -115,7 +168,7 @@ def test_run_generated_gate_writes_clean_rows_with_the_rows_writer_and_keeps_the
                               quarantine=str(tmp_path / "out" / "quarantine.jsonl"),
                               report=str(tmp_path / "out" / "report"))
     with GxRun() as gx_run:
-        outcome = run_generated_gate(params, backbone=BACKBONE, prompt_pool=POOL, audio_locator=LOCATOR,
+        outcome = run_generated_gate(params, generators=[BACKBONE], prompt_pool=POOL, audio_locator=LOCATOR,
                                      gx_run=gx_run)
     assert outcome.passed and _sha256(rows_file) == before
     # The training input is written like every row file (one canonical line per row, atomically).
@@ -135,7 +188,7 @@ def test_run_generated_gate_stops_on_too_many_failures_without_clean_output(tmp_
     params = generated_params(rows=str(rows_file), clean=str(tmp_path / "clean.jsonl"),
                               quarantine=str(tmp_path / "quarantine.jsonl"), report=str(tmp_path / "report"))
     with GxRun() as gx_run:
-        outcome = run_generated_gate(params, backbone=BACKBONE, prompt_pool=POOL, audio_locator=LOCATOR,
+        outcome = run_generated_gate(params, generators=[BACKBONE], prompt_pool=POOL, audio_locator=LOCATOR,
                                      gx_run=gx_run)
     with pytest.raises(DataQualityError, match="response_not_empty .*4 rows, e.g. line=1, id=clip-0000"):
         outcome.raise_if_failed()
@@ -146,7 +199,7 @@ def test_run_generated_gate_stops_on_too_many_failures_without_clean_output(tmp_
 def test_missing_rows_file_names_the_stage_to_run(tmp_path):
     params = generated_params(rows=str(tmp_path / "absent.jsonl"))
     with pytest.raises(FileNotFoundError, match="run the generate stage"):
-        run_generated_gate(params, backbone=BACKBONE, prompt_pool=POOL, audio_locator=LOCATOR, gx_run=None)
+        run_generated_gate(params, generators=[BACKBONE], prompt_pool=POOL, audio_locator=LOCATOR, gx_run=None)
 
 
 # ------------------------------------------------------------------------------------ property-based
@@ -158,12 +211,17 @@ line_edit = st.one_of(
     st.tuples(st.just("drop"), st.sampled_from(ROW_KEYS)),
     st.tuples(st.just("cut"), st.integers(1, 400)),  # a line cut short: not JSON any more
     st.tuples(st.just("text"), st.text(max_size=20)),
+    # Bytes that are not UTF-8 (or are), spliced into the encoded line; a BOM before it.
+    st.tuples(st.just("bytes"), st.integers(0, 400), st.binary(min_size=1, max_size=4).filter(
+        lambda blob: b"\n" not in blob and b"\r" not in blob)),
+    st.tuples(st.just("bom")),
 )
 
 
-def edited_line(number: int, edits) -> str:
+def edited_line(number: int, edits) -> bytes:
+    """The line as the file holds it (edits in order: later ones see earlier ones' result)."""
     row = generated_row(number)
-    text = None
+    text, splices, bom = None, [], False
     for edit in edits:
         if edit[0] == "set":
             row[edit[1]] = edit[2]
@@ -171,21 +229,38 @@ def edited_line(number: int, edits) -> str:
             row.pop(edit[1], None)
         elif edit[0] == "cut":
             text = json.dumps(row)[: edit[1]]
-        else:
+        elif edit[0] == "text":
             text = edit[1]
-    return text if text is not None else json.dumps(row)
+        elif edit[0] == "bytes":
+            splices.append(edit[1:])
+        else:
+            bom = True
+    line = (text if text is not None else json.dumps(row)).encode("utf-8", "surrogatepass")
+    for position, blob in splices:
+        line = line[:position] + blob + line[position:]
+    return (codecs.BOM_UTF8 if bom else b"") + line
+
+
+def holds_a_row(number: int, line: bytes) -> bool:
+    """Everything but a blank line is a row; a BOM counts as nothing on line 1 only."""
+    try:
+        text = (line.removeprefix(codecs.BOM_UTF8) if number == 1 else line).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return bool(text.strip())
 
 
 @pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=st.lists(st.lists(line_edit, max_size=3), min_size=1, max_size=8))
 def test_random_row_corruption_never_crashes_and_never_loses_a_line(edits, gx_run):
-    lines = [edited_line(number, row_edits) for number, row_edits in enumerate(edits)]
-    outcome, parsed = validate_rows(lines, generated_params(), backbone=BACKBONE, prompt_pool=POOL,
+    lines = [edited_line(number, row_edits) + b"\n" for number, row_edits in enumerate(edits)]
+    outcome, parsed = validate_rows(lines, generated_params(), generators=[BACKBONE], prompt_pool=POOL,
                                     audio_locator=LOCATOR, gx_run=gx_run)
-    kept = [number for number, line in enumerate(lines, start=1) if line.strip()]
+    kept = [number for number, line in enumerate(lines, start=1) if holds_a_row(number, line)]
     assert parsed.numbers == kept and outcome.total == len(kept)
     clean, quarantined = set(outcome.clean_positions), set(outcome.quarantined_positions)
     assert clean | quarantined == set(range(outcome.total)) and not clean & quarantined
     for record in outcome.quarantine_records(parsed.rows):
         assert record["checks"] and json.loads(json.dumps(record, allow_nan=False)) == record
+        json.dumps(record, ensure_ascii=False).encode("utf-8")  # storable as UTF-8: no lone surrogates

@@ -1,0 +1,138 @@
+"""The champion gate: does a challenger replace the champion? Pure functions over evaluation records.
+
+A challenger is promoted when the forgetting check of evaluate passed AND either no champion exists yet or
+its primary metric beats the champion's by more than the margin, measured on the same suite version. The
+decision and every reason are stored as model-version tags, so the registry itself says why each version is
+(or is not) the champion.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.params import PrimaryMetricParams
+
+
+class RegisterError(RuntimeError):
+    """The register stage cannot proceed; the message names the file or key and the fix."""
+
+
+# Version tags holding what the gate compares (written on every version, read back from the champion).
+TAG_SUITE = "primary.suite"
+TAG_SUITE_VERSION = "primary.suite_version"
+TAG_METRIC = "primary.metric"
+TAG_CONDITION = "primary.condition"
+TAG_VALUE = "primary.value"
+TAG_FORGETTING = "forgetting.passed"
+TAG_DECISION = "gate.decision"
+TAG_REASONS = "gate.reasons"
+FLOAT_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One model's primary metric and forgetting verdict, as the gate needs them."""
+
+    suite: str
+    suite_version: str
+    metric: str
+    condition: str
+    value: float
+    forgetting_passed: bool
+    forgetting: dict
+    suite_versions: dict[str, str]
+
+    def tags(self) -> dict[str, str]:
+        return {
+            TAG_SUITE: self.suite, TAG_SUITE_VERSION: self.suite_version, TAG_METRIC: self.metric,
+            TAG_CONDITION: self.condition, TAG_VALUE: repr(self.value), TAG_FORGETTING: str(self.forgetting_passed).lower(),
+            "forgetting": json.dumps(self.forgetting, sort_keys=True),
+            **{f"eval.{suite}.version": version for suite, version in self.suite_versions.items()},
+        }  # fmt: skip
+
+    @classmethod
+    def from_tags(cls, tags: dict[str, str], where: str) -> Evaluation:
+        missing = [key for key in (TAG_SUITE, TAG_SUITE_VERSION, TAG_METRIC, TAG_CONDITION, TAG_VALUE) if key not in tags]
+        if missing:
+            raise RegisterError(f"{where} lacks the gate tags {missing}; it was not registered by this stage. "
+                                "Move the champion alias to a version registered by `python -m flows.register`")
+        return cls(
+            suite=tags[TAG_SUITE], suite_version=tags[TAG_SUITE_VERSION], metric=tags[TAG_METRIC],
+            condition=tags[TAG_CONDITION], value=float(tags[TAG_VALUE]),
+            forgetting_passed=tags.get(TAG_FORGETTING) == "true", forgetting=json.loads(tags.get("forgetting", "{}")),
+            suite_versions={key[5:-8]: value for key, value in tags.items() if key.startswith("eval.") and key.endswith(".version")},
+        )  # fmt: skip
+
+
+def read_evaluation(path: str | Path, primary: PrimaryMetricParams) -> Evaluation:
+    """metrics/evaluate.json (schema in INTERFACES.md) -> the configured primary metric and the forgetting check."""
+    path = Path(path)
+    try:
+        report = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RegisterError(f"{path}: not found; run the evaluate stage first (`dvc repro evaluate`)") from None
+    except ValueError as error:
+        raise RegisterError(f"{path}: not valid JSON ({error})") from None
+    suites = report.get("suites") or {}
+    if primary.suite not in suites:
+        raise RegisterError(f"{path}: no suite {primary.suite!r} (has {sorted(suites)}); set register.primary.suite "
+                            "to an evaluated suite")
+    suite = suites[primary.suite]
+    conditions = suite.get("conditions") or {}
+    measured = (conditions.get(primary.condition) or {}).get(primary.metric)
+    if not isinstance(measured, (int, float)) or isinstance(measured, bool) or not math.isfinite(measured):
+        raise RegisterError(
+            f"{path}: suites.{primary.suite}.conditions.{primary.condition}.{primary.metric} is {measured!r}, not a "
+            f"number; metrics there: {sorted((conditions.get(primary.condition) or {}))}, conditions: "
+            f"{sorted(conditions)} (register.primary.metric / .condition)")
+    forgetting = report.get("forgetting")
+    if not isinstance(forgetting, dict) or not isinstance(forgetting.get("passed"), bool):
+        raise RegisterError(f"{path}: forgetting.passed (true/false) is missing; evaluate must run the forgetting check")
+    return Evaluation(
+        suite=primary.suite, suite_version=str(suite.get("version", "")), metric=primary.metric,
+        condition=primary.condition, value=float(measured), forgetting_passed=forgetting["passed"],
+        forgetting=forgetting, suite_versions={name: str(s.get("version", "")) for name, s in suites.items()},
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    reasons: tuple[str, ...]
+
+    def tags(self) -> dict[str, str]:
+        return {TAG_DECISION: "promoted" if self.promote else "refused", TAG_REASONS: "; ".join(self.reasons)}
+
+
+def decide(challenger: Evaluation, champion: Evaluation | None, margin: float, greater_is_better: bool,
+           champion_version: str | None = None) -> Decision:
+    """Promote or not, with every reason that decided it."""
+    reasons = []
+    if challenger.forgetting_passed:
+        reasons.append("forgetting check passed")
+    else:
+        reasons.append(f"forgetting check failed ({json.dumps(challenger.forgetting, sort_keys=True)})")
+    name = f"{challenger.suite}/{challenger.condition}/{challenger.metric}"
+    if champion is None:
+        reasons.append(f"no champion yet; {name} = {challenger.value:.4g} on suite version {challenger.suite_version}")
+        return Decision(challenger.forgetting_passed, tuple(reasons))
+    against = f"champion v{champion_version}" if champion_version else "the champion"
+    if (champion.suite, champion.metric, champion.condition) != (challenger.suite, challenger.metric, challenger.condition):
+        reasons.append(f"{against} was measured by {champion.suite}/{champion.condition}/{champion.metric}, not {name}; "
+                       "evaluate both with the same primary metric")
+        return Decision(False, tuple(reasons))
+    if champion.suite_version != challenger.suite_version:
+        reasons.append(f"suite {challenger.suite} version {challenger.suite_version} differs from {against}'s "
+                       f"{champion.suite_version}; re-evaluate the champion on this version to compare")
+        return Decision(False, tuple(reasons))
+    gain = (challenger.value - champion.value) * (1 if greater_is_better else -1)
+    # A gain equal to the margin up to float rounding (0.51 - 0.5 = 0.010000000000000009) does not beat it.
+    beats = gain - margin > FLOAT_TOLERANCE
+    direction = "higher" if greater_is_better else "lower"
+    reasons.append(
+        f"{name} {challenger.value:.4g} vs {against} {champion.value:.4g}: {'+' if gain >= 0 else ''}{gain:.4g} "
+        f"({direction} is better) {'beats' if beats else 'does not beat'} the margin {margin:g}")
+    return Decision(challenger.forgetting_passed and beats, tuple(reasons))

@@ -1,0 +1,68 @@
+"""The evaluate stage end to end on tiny random-weight models: outputs, metrics schema, MLflow run."""
+
+import json
+
+import mlflow
+import pytest
+
+from tasks.evaluate.stage import EvaluateError, condition_table, evaluate, log_to_mlflow
+from tasks.params import EvaluateParams, load_params
+
+
+def stage_params(tmp_path, model_dir, corpus, **changes):
+    params = load_params()
+    evaluate_section = EvaluateParams.model_validate({
+        **params.evaluate.model_dump(), "model": str(model_dir), "out": str(tmp_path / "out"),
+        "plots": str(tmp_path / "plots"), "train_run": str(tmp_path / "train_run.json"),
+        "suites": {"embedded": {"data": str(corpus), "max_new_tokens": 4}}, "batch_size": 4,
+        "forgetting": {"max_new_tokens": 4}, **changes,
+    })
+    return params.model_copy(update={"evaluate": evaluate_section})
+
+
+def test_stage_outputs_and_metrics(tmp_path, trained_dir, embedded_corpus):
+    params = stage_params(tmp_path, trained_dir, embedded_corpus)
+    metrics = evaluate(params)
+    embedded = metrics["suites"]["embedded"]
+    assert set(embedded["conditions"]) == {"untrained", "text_only", "mismatched", "trained"}
+    assert embedded["version"] == "1" and embedded["chance"]["gender"] == 50.0
+    assert embedded["conditions"]["trained"]["missing_audio"] == 1  # n2 (its category item)
+    assert "accuracy" in embedded["trained_minus_mismatched"]
+    assert metrics["primary"] == {"suite": "embedded", "version": "1", "metric": "accuracy",
+                                  "value": embedded["conditions"]["trained"]["accuracy"]}
+    assert metrics["forgetting"]["lora"] is False and metrics["forgetting"]["identical"] is True
+    records = [json.loads(line) for line in (tmp_path / "out" / "embedded.jsonl").read_text().splitlines()]
+    assert {r["condition"] for r in records} == set(embedded["conditions"])
+    assert all({"prompt", "output", "prediction", "score", "provenance"} <= set(r) for r in records)
+    assert (tmp_path / "out" / "results" / "embedded-trained.json").is_file()
+    assert (tmp_path / "plots" / "embedded" / "trained.csv").read_text().startswith("category,accuracy\n")
+    table = condition_table(metrics, "embedded")
+    assert table[-1]["category"] == "all" and {"trained-mismatched", "chance", "untrained"} <= set(table[-1])
+
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(tracking)
+    experiment = mlflow.create_experiment("destaflow-test", artifact_location=str(tmp_path / "artifacts"))
+    with mlflow.start_run(experiment_id=experiment) as train_run:
+        pass
+    (tmp_path / "train_run.json").write_text(json.dumps(
+        {"mlflow_run_id": train_run.info.run_id, "mlflow_experiment": "destaflow-test", "tracking_uri": tracking}))
+    metrics_path = tmp_path / "evaluate.json"
+    metrics_path.write_text(json.dumps(metrics))
+    run_id = log_to_mlflow(params, metrics, str(metrics_path))
+    run = mlflow.get_run(run_id)
+    assert run.data.tags["mlflow.parentRunId"] == train_run.info.run_id
+    assert run.data.metrics["suites.embedded.conditions.trained.accuracy"] == embedded["conditions"]["trained"]["accuracy"]
+    assert mlflow.get_run(train_run.info.run_id).data.tags["destaflow.evaluate_run_id"] == run_id
+    assert json.loads((tmp_path / "out" / "run.json").read_text()) == {"mlflow_run_id": run_id}
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run_id)}
+    assert {"evaluate", "plots", "evaluate.json"} <= artifacts
+
+
+def test_stage_without_a_trained_model(tmp_path, embedded_corpus):
+    with pytest.raises(EvaluateError, match="run the train stage"):
+        evaluate(stage_params(tmp_path, tmp_path / "nothing", embedded_corpus))
+
+
+def test_params_refuse_a_suite_without_data():
+    with pytest.raises(ValueError, match="suites.mmau.data"):
+        EvaluateParams.model_validate({**load_params().evaluate.model_dump(), "suites": {"mmau": {}}})
