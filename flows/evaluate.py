@@ -23,7 +23,8 @@ from tasks.params import ParamsError, load_params
 from tasks.stage_params import load_stage_params
 
 # What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
-READS = ("model", "evaluate")
+# The MLflow experiment comes from train when the training run recorded none.
+READS = ("evaluate", "train.experiment")
 
 
 @task(name="evaluate-suites")

@@ -23,7 +23,7 @@ from tasks.train.stage import check_rows, evaluate_conditions
 from tasks.train.tracking import log_results
 
 # What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
-READS = ("model", "train")
+READS = ("preset", "model", "train")
 
 
 @task(name="check-rows")

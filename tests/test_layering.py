@@ -1,6 +1,7 @@
 """The layering rules, read from the source (every import statement, at any depth): model/ is the
 torch/transformers library and imports nothing of tasks/ or flows/; tasks/ never imports flows/; the
-gates (tasks/validate/) do not import the generate package: they share the contracts in tasks/."""
+corpus gate and the gate machinery do not import the generate package (the target gate may: it checks rows
+against the instruction pool and the attribute wording that generation owns)."""
 
 from __future__ import annotations
 
@@ -53,8 +54,13 @@ def test_tasks_never_import_flows():
     assert violations("tasks", not_flows) == []
 
 
-def test_the_gates_do_not_import_the_generate_package():
-    assert violations("tasks/validate", not_generate) == []
+# The target gate's modules: they read the prompt pool and attribute wording of tasks/generate.
+TARGET_GATE = {"tasks/validate/generated.py", "tasks/validate/grounding.py"}
+
+
+def test_the_corpus_gate_does_not_import_the_generate_package():
+    found = violations("tasks/validate", not_generate)
+    assert [line for line in found if line.split(":")[0] not in TARGET_GATE] == []
 
 
 def test_the_rules_catch_forbidden_imports_at_any_depth(tmp_path):

@@ -110,9 +110,10 @@ def allowed_generators(params: Params) -> list[str] | None:
     Self-generation: the backbone only. With generate.allow_foreign_generator also generate.generator,
     or, when none is named, whatever model the endpoints serve (None: no generator check).
     """
+    named = params.generate.generator  # read whatever the switch says: the stage declares (and DVC tracks) both
     if not params.generate.allow_foreign_generator:
         return [params.model.llm]
-    return sorted({params.model.llm, params.generate.generator}) if params.generate.generator else None
+    return sorted({params.model.llm, named}) if named else None
 
 
 def generated_checks(params: ValidateGeneratedParams, *, generators: Sequence[str] | None,
