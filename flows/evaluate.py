@@ -20,6 +20,10 @@ from tasks.evaluate.registry import SuiteError, available_suites, load_suite
 from tasks.evaluate.stage import (EvaluateError, Evaluation, condition_table, evaluate, log_to_mlflow,
                                   markdown_table)
 from tasks.params import ParamsError, load_params
+from tasks.stage_params import load_stage_params
+
+# What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
+READS = ("model", "evaluate")
 
 
 @task(name="evaluate-suites")
@@ -51,7 +55,7 @@ def summary_markdown(metrics: dict, unanswered: dict[str, list[str]]) -> str:
 def evaluate_flow(params_path: str = "params.yaml", metrics_path: str = "metrics/evaluate.json") -> dict:
     from prefect.artifacts import create_table_artifact
 
-    params = load_params(params_path)
+    params = load_stage_params(params_path, "evaluate", READS)
     evaluation = evaluate_task(params)
     metrics = evaluation.metrics
     publish_stage(metrics, metrics_path, summary_markdown(metrics, evaluation.unanswered), "evaluate-summary",

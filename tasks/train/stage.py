@@ -29,7 +29,8 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from model import DeSTA25Config, DeSTA25Model, DeSTA25Processor
 from model.processing_desta25 import IGNORE_INDEX
 from tasks.conditions import CONDITIONS, condition_rows, untrained_model
-from tasks.generate.rows import read_rows, write_atomic, write_rows
+from tasks.rows import read_rows, write_rows
+from tasks.storage import write_text
 from tasks.params import Params
 from tasks.train.data import KINDS, AudioSource, BadRow, Collator, Example, RowDataset, check_bad_rows, prepare_examples, row_id
 from tasks.train.trainer import DeSTATrainer, training_arguments
@@ -147,7 +148,7 @@ def run_training(params: Params, report_to_mlflow: bool = True) -> dict:
     write_curves(train.plots, trainer.state.log_history)
     run_info = {"mlflow_run_id": run.info.run_id if run else None, "mlflow_experiment": train.experiment,
                 "tracking_uri": _tracking_uri(params) if run else None}
-    write_atomic(Path(train.run_info), json.dumps(run_info, indent=2) + "\n")
+    write_text(train.run_info, json.dumps(run_info, indent=2) + "\n")
     throughput = _throughput(trainer, start_step, elapsed)
     # The finished run's checkpoints are spent: the model is in train.out.
     shutil.rmtree(checkpoint_dir, ignore_errors=True)

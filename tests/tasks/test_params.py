@@ -46,6 +46,27 @@ def test_desta25_preset_is_the_paper_recipe(tmp_path):
     assert model.dtype == "bfloat16"
 
 
+def test_desta25_preset_carries_the_reference_training_recipe(tmp_path):
+    params = load_params(write_params(tmp_path, lambda d: d.update(preset="desta25")))
+    train, model = params.train, params.model
+    assert (train.lr, train.betas, train.weight_decay) == (1e-4, (0.9, 0.98), 0.01)
+    assert (train.lr_scheduler, train.warmup_steps, train.max_grad_norm) == ("cosine", 5000, 1.0)
+    assert (train.batch_size, train.epochs, train.precision, train.seed) == (12, 5, "bf16", 42)
+    assert (train.max_train_tokens, train.max_valid_tokens, model.max_transcript_tokens) == (300, 512, 100)
+    assert (model.audio_start_marker, model.audio_end_marker) == ("<start_audio>", "<end_audio>")
+    assert (model.encoder_dtype, model.qformer_dropout, model.mask_padding_frames) == ("float32", 0.1, False)
+
+
+def test_fsdp_needs_lora_and_many_nodes_need_a_rendezvous(tmp_path):
+    with pytest.raises(ParamsError, match="fsdp shards trainable weights.*model.lora.enabled"):
+        load_params(write_params(tmp_path, lambda d: d["train"].update(distributed="fsdp")))
+    lora = load_params(write_params(tmp_path, lambda d: (d["train"].update(distributed="fsdp"),
+                                                         d.update(model={"lora": {"enabled": True}}))))
+    assert lora.train.distributed == "fsdp"
+    with pytest.raises(ParamsError, match="train: Value error, nodes > 1 needs rdzv_endpoint"):
+        load_params(write_params(tmp_path, lambda d: d["train"].update(nodes=2)))
+
+
 def test_params_override_preset(tmp_path):
     params = load_params(write_params(tmp_path, lambda d: d.update(model={"num_queries": 8})))
     assert params.model.num_queries == 8

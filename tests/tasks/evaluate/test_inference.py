@@ -1,5 +1,7 @@
 """Reference-faithful inference on tiny random-weight models: VAD, long-audio modes, batching, bad audio."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -51,6 +53,17 @@ def test_missing_audio_is_counted_and_reported(tiny_model, mmau_set):
     assert record["provenance"]["long_audio"] == "reference" and record["provenance"]["batch_size"] == 2
     assert record["provenance"]["version"] == "v05.15.25" and "im_start" in record["provenance"]["chat_template"]
     assert record["prompt"].startswith("[system] Focus on the audio clips and instructions.")
+
+
+def test_audio_linked_from_outside_the_suite_root_is_refused(tiny_model, mmau_set, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    first = mmau_set.parent / json.loads(mmau_set.read_text())[0]["audio_id"]
+    first.rename(elsewhere / "clip.wav")
+    first.symlink_to(elsewhere / "clip.wav")  # decodes fine, but lives outside the suite's audio root
+    suite = load_suite("mmau", data=str(mmau_set))
+    result = run_suite(suite, tiny_model, ["trained"], RunSettings(batch_size=2, max_new_tokens=4))["trained"]
+    refused = [example for example in result.metrics["error_examples"] if "audio refused" in example]
+    assert len(refused) == 1 and "leads outside the data root" in refused[0]
 
 
 def test_windows_mode_over_the_window_limit_is_an_unusable_item(base_dirs, tiny_config, mmau_set):

@@ -9,12 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from tasks.params import REPO_ROOT, load_params
 from tasks.train.launch import torchrun_command
-from tasks.train.stage import run_training
+from tasks.train.stage import build_model, run_training
 from tests.tasks.train.conftest import write_project
 
 
@@ -28,6 +29,7 @@ def weights(params) -> dict[str, torch.Tensor]:
     return load_file(str(Path(params.train.out, "model.safetensors")))
 
 
+@pytest.mark.slow  # subprocesses of the real launcher: a minute or more on 2 cores
 def test_sigkill_then_restart_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, base_dirs):
     settings = {"max_steps": 60, "save_steps": 5, "logging_steps": 5, "save_total_limit": 2}
     reference = load_params(write_project(tmp_path / "reference", base_dirs, **settings))
@@ -52,6 +54,7 @@ def test_sigkill_then_restart_ends_with_the_weights_of_an_uninterrupted_run(tmp_
     assert all(torch.equal(expected[name], resumed[name]) for name in expected)
 
 
+@pytest.mark.slow  # torchrun with two gloo ranks
 def test_two_process_gloo_ddp_trains_the_weights_of_one_process_on_the_same_global_batch(tmp_path, base_dirs):
     # Dropout off: each rank draws its own masks, so with it the runs differ by design, not by a bug.
     model = {"qformer_dropout": 0.0}
@@ -67,9 +70,11 @@ def test_two_process_gloo_ddp_trains_the_weights_of_one_process_on_the_same_glob
     assert completed.returncode == 0, completed.stderr[-3000:]
 
     one, two = weights(single), weights(ddp)
-    assert one.keys() == two.keys()
-    for name in one:
-        # Summation order differs (two half-batches, then an all-reduce): equal to float rounding.
-        torch.testing.assert_close(two[name], one[name], rtol=1e-5, atol=1e-6)
-    moved = load_file(str(Path(single.train.out, "model.safetensors")))
-    assert moved.keys() == one.keys()
+    initial = {f"connector.{k}": v for k, v in build_model(single).connector.state_dict().items()}
+    assert one.keys() == two.keys() == initial.keys()
+    # Summation order differs (two half-batches, then an all-reduce), and Adam's normalised step turns the float
+    # rounding of a near-zero gradient into up to lr per step: equal well within the update, not bit for bit.
+    # A wrong split of the batch or a per-rank mean instead of the token sum moves weights by the update's order.
+    update = max(float((one[name] - initial[name]).abs().max()) for name in one)
+    gap = max(float((one[name] - two[name]).abs().max()) for name in one)
+    assert gap < update / 50, (gap, update)
