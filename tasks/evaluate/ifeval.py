@@ -121,6 +121,22 @@ def follow_list(instruction_ids: Sequence[str], kwargs_list: Sequence[Mapping], 
     return [follows(i, k, response) for i, k in zip(instruction_ids, kwargs_list, strict=True)]
 
 
+def check_constraints(row: Mapping, where: str) -> None:
+    """A benchmark row's instruction_id_list + kwargs: official types, equal lengths, every id checkable with
+    its kwargs; else BenchmarkFormatError naming `where`."""
+    from tasks.evaluate.items import BenchmarkFormatError, require
+
+    require(row, {"instruction_id_list": list, "kwargs": list}, where)
+    if len(row["instruction_id_list"]) != len(row["kwargs"]):
+        raise BenchmarkFormatError(f"{where}: instruction_id_list and kwargs differ in length")
+    try:
+        follow_list(row["instruction_id_list"], row["kwargs"], "probe")
+    except UnknownInstruction as error:
+        raise BenchmarkFormatError(f"{where}: {error}") from None
+    except (TypeError, ValueError) as error:
+        raise BenchmarkFormatError(f"{where}: kwargs do not fit their instruction ids ({error})") from None
+
+
 def instruction_rate(follow_lists: Sequence[Sequence[bool]]) -> float | None:
     """Followed instructions / all instructions, in percent (None without any instruction)."""
     total = sum(len(flags) for flags in follow_lists)

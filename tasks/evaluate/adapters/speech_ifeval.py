@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tasks.evaluate.adapters.base import BACKBONE_TEXT, PREDICTION, SCORE, Adapter, register
-from tasks.evaluate.ifeval import UnknownInstruction, follow_list, forgetting_rate, instruction_rate
-from tasks.evaluate.items import BenchmarkFormatError, Item, named_files, read_jsonl, require
+from tasks.evaluate.ifeval import check_constraints, follow_list, forgetting_rate, instruction_rate
+from tasks.evaluate.items import Item, named_files, read_jsonl, require
 from tasks.storage import join
 
 TASK_TYPES = ("closed_ended_questions", "creative_writing", "chain-of-thought")
@@ -44,13 +44,7 @@ class SpeechIFEval(Adapter):
                 where = f"{file}: line {line}"
                 require(row, FIELDS, where)
                 if task_type in RULE_TYPES:
-                    require(row, {"instruction_id_list": list, "kwargs": list}, where)
-                    if len(row["instruction_id_list"]) != len(row["kwargs"]):
-                        raise BenchmarkFormatError(f"{where}: instruction_id_list and kwargs differ in length")
-                    try:
-                        follow_list(row["instruction_id_list"], row["kwargs"], "probe")
-                    except UnknownInstruction as error:
-                        raise BenchmarkFormatError(f"{where}: {error}") from None
+                    check_constraints(row, where)
                 if with_response:
                     require(row, {"response": str}, where)
                 items.append(Item(

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from tasks.evaluate.adapters.base import PREDICTION, SCORE, Adapter, percent, register
-from tasks.evaluate.ifeval import follow_list, instruction_rate
+from tasks.evaluate.ifeval import check_constraints, follow_list, instruction_rate
 from tasks.evaluate.items import BenchmarkFormatError, Item, named_files, read_jsonl, require
 from tasks.evaluate.judge import CORRECTNESS_PROMPT, RATING_PROMPT, JudgeError
 from tasks.evaluate.scoring import is_refusal, judge_rating, voicebench_mc_correct
@@ -56,7 +56,7 @@ class VoiceBench(Adapter):
                 if kind in ("mcq", "qa"):
                     require(row, {"reference": str}, where)
                 if kind == "ifeval":
-                    require(row, {"instruction_id_list": list, "kwargs": list}, where)
+                    check_constraints(row, where)
                 items.append(Item(
                     id=f"{subset}/{row.get('key', line)}", messages=self.messages(row.get("audio")),
                     audio=row.get("audio"), reference={"kind": kind, **row},

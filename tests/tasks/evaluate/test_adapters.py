@@ -171,3 +171,11 @@ def test_voicebench_open_subset_is_rated_by_the_local_backbone_judge(tmp_path):
     entry = voicebench.summarize(voicebench.read_results(str(tmp_path)))["subsets"]["commoneval"]
     assert entry["judge"].startswith("local backbone") and entry["n"] == 1
     assert entry["unrated"] == 1 or 1.0 <= entry["gpt"] <= 5.0
+
+
+def test_voicebench_ifeval_kwargs_that_do_not_fit_name_the_line(tmp_path):
+    (tmp_path / "ifeval.jsonl").write_text(json.dumps(
+        {"audio": "a.wav", "prompt": "p", "instruction_id_list": ["detectable_format:number_bullet_lists"],
+         "kwargs": [{"bullets": 3}]}) + "\n")
+    with pytest.raises(BenchmarkFormatError, match="ifeval.jsonl: line 1: kwargs do not fit"):
+        adapter("voicebench").read(str(tmp_path))

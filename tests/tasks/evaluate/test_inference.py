@@ -62,7 +62,7 @@ def test_audio_linked_from_outside_the_suite_root_is_refused(tiny_model, mmau_se
     first.symlink_to(elsewhere / "clip.wav")  # decodes fine, but lives outside the suite's audio root
     suite = load_suite("mmau", data=str(mmau_set))
     result = run_suite(suite, tiny_model, ["trained"], RunSettings(batch_size=2, max_new_tokens=4))["trained"]
-    refused = [example for example in result.metrics["error_examples"] if "audio refused" in example]
+    refused = [error for error in result.errors if "audio refused" in error]
     assert len(refused) == 1 and "leads outside the data root" in refused[0]
 
 
