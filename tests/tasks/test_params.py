@@ -130,9 +130,10 @@ def test_missing_and_malformed_files(tmp_path):
 
 def test_a_duplicate_key_names_the_key_and_both_lines(tmp_path):
     text = (REPO_ROOT / "params.yaml").read_text()
+    line = next(line for line in text.splitlines() if line.startswith("  concurrency: "))
     path = tmp_path / "params.yaml"
-    path.write_text(text.replace("  concurrency: 8\n", "  concurrency: 8\n  concurrency: 2\n"))
-    first = text.splitlines().index("  concurrency: 8") + 1
+    path.write_text(text.replace(f"{line}\n", f"{line}\n  concurrency: 2\n"))
+    first = text.splitlines().index(line) + 1
     with pytest.raises(ParamsError, match=f"duplicate key 'concurrency' \\(line {first + 1}; first given on line {first}\\)"):
         load_params(path)
 

@@ -76,7 +76,7 @@ def test_inside_a_flow_run_progress_reaches_prefect_throttled():
         bar.close()
         return bar.prefect.artifact_id
 
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=180):  # a busy 2-core machine starts it slowly
         artifact_id = long_stage()
         with get_client(sync_client=True) as client:
             artifact = client.read_artifacts()[0]
