@@ -55,11 +55,12 @@ class PrefectProgress:
             return
         from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-        try:
+        try:  # _sync: generation reports from inside its event loop, where Prefect would return a coroutine
             if self.artifact_id is None:
-                self.artifact_id = create_progress_artifact(percent, key=self.key, description=description)
+                self.artifact_id = create_progress_artifact(percent, key=self.key, description=description,
+                                                            _sync=True)
             else:
-                update_progress_artifact(self.artifact_id, percent, description=description)
+                update_progress_artifact(self.artifact_id, percent, description=description, _sync=True)
         except Exception as error:  # progress must never stop the work it reports on
             log.warning("Prefect progress for %s disabled: %s: %s", self.key, type(error).__name__, error)
             self.enabled = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -70,13 +71,17 @@ def test_inside_a_flow_run_progress_reaches_prefect_throttled():
                 calls.append(percent)
 
         bar.prefect.send = counted
-        for _ in range(1000):
-            clock.now += 0.1  # 100 s in all: one API call per 5 s at most
-            bar.update(1)
+
+        async def rows_finishing():  # like generation: updates come from inside an event loop
+            for _ in range(1000):
+                clock.now += 0.1  # 100 s in all: one API call per 5 s at most
+                bar.update(1)
+
+        asyncio.run(rows_finishing())
         bar.close()
         return bar.prefect.artifact_id
 
-    with prefect_test_harness(server_startup_timeout=180):  # a busy 2-core machine starts it slowly
+    with prefect_test_harness(server_startup_timeout=180):  # 2 shared cores can be slow to start it
         artifact_id = long_stage()
         with get_client(sync_client=True) as client:
             artifact = client.read_artifacts()[0]
