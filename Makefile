@@ -33,7 +33,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.work/tools/bin/uv)
 # The local stack's ports, credentials and addresses (made by the first `make up`).
 STACK_ENV := .work/stack.env
 
-.PHONY: setup system venv vllm-venv models report-assets up down status demo test test-fast clean-venvs
+.PHONY: setup system venv vllm-venv models report-assets up down status deploy serve demo test test-fast clean-venvs
 setup: system venv vllm-venv models report-assets
 
 system:
@@ -70,9 +70,12 @@ report-assets: venv
 	$(PY) -m tasks.validate.report fetch
 
 # The local stack: Prefect server, MLflow tracking server (SQLite + artifacts in S3), S3 server (SeaweedFS).
+# ... plus the Prefect work pool, the `gpu` limit, the deployments of prefect.yaml and a worker (make deploy).
 up: venv
 	$(PY) -m infra.stack up
+	$(MAKE) --no-print-directory deploy
 down:
+	@if [ -x $(PY) ] && [ -f $(STACK_ENV) ]; then $(PY) -m infra.deployments down; fi
 	@if [ -x $(PY) ]; then $(PY) -m infra.stack down; fi
 status:
 	@if [ -x $(PY) ]; then $(PY) -m infra.stack status; else echo "no venv yet: run make up"; fi
@@ -83,6 +86,15 @@ demo: setup up
 	$(PY) -m flows.summary
 	@echo "Prefect UI, MLflow UI and S3 (make status shows them any time; make down stops them):"
 	@$(PY) -m infra.stack status
+
+# Prefect deployments of prefect.yaml on the running stack: process work pool, `gpu` limit, a worker.
+deploy: venv
+	set -a && . ./$(STACK_ENV) && set +a && $(PY) -m infra.deployments up
+# The champion over HTTP (POST /invocations); base models from models/, clips under the corpus folder.
+SERVE_PORT ?= 5055
+serve: venv
+	set -a && . ./$(STACK_ENV) && set +a && $(VENV)/bin/mlflow models serve \
+	  -m models:/destaflow-$(PRESET)@champion --env-manager local --host 127.0.0.1 --port $(SERVE_PORT)
 
 test: setup
 	$(VENV)/bin/pytest

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -58,6 +59,7 @@ def measure(model, suite, items, batch_size: int, max_new_tokens: int) -> dict:
     start = time.perf_counter()
     answers = answerer.answer(items, suite.audio_base, kwargs)
     seconds = time.perf_counter() - start
+    print(f"batch {batch_size}: {len(items)} items in {seconds:.1f} s", file=sys.stderr, flush=True)
     records = [suite.adapter_instance.record(a.item, a.output) for a in answers]
     return {"batch_size": batch_size, "items": len(items), "seconds": seconds, "items_per_s": len(items) / seconds,
             "answered": sum(r["prediction"] is not None for r in records)}
@@ -72,6 +74,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "evaluate.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    load_at_start = os.getloadavg()[0]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = "bfloat16" if device == "cuda" else "float32"
     model = DeSTA25Model.from_config(DeSTA25Config(**SMOL, dtype=dtype), device=device)
@@ -84,14 +87,14 @@ def main() -> int:
     for row in rows:
         row["speedup_vs_batch_1"] = row["items_per_s"] / peer
     print(f"evaluation throughput: smol preset, {device} {dtype}, {args.threads} thread(s), {args.items} MMAU-format "
-          f"items, greedy, {args.max_new_tokens} new tokens max")
+          f"items, greedy, {args.max_new_tokens} new tokens max, load average {load_at_start:.1f} at start")
     print(f"{'batch':>6} {'items/s':>9} {'seconds':>9} {'x batch 1':>10}")
     for row in rows:
         print(f"{row['batch_size']:>6} {row['items_per_s']:>9.3f} {row['seconds']:>9.1f} {row['speedup_vs_batch_1']:>10.2f}")
     result = {"benchmark": "evaluate", "device": device, "dtype": dtype, "threads": args.threads,
               "max_new_tokens": args.max_new_tokens, "machine": platform.processor() or platform.machine(),
-              "cpu_count": __import__("os").cpu_count(), "rows": rows,
-              "note": "measured on a shared machine unless rerun idle; compare ratios, not absolute rates"}
+              "cpu_count": os.cpu_count(), "load_average_1m_at_start": load_at_start, "rows": rows,
+              "note": "a load average above the core count means a shared machine: compare ratios, not rates"}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -14,7 +14,13 @@ from prefect import flow, task
 from flows import publish_stage, run_stage
 from model.base_models import BaseModelError
 from tasks.base_models.prepare import prepare_stage
-from tasks.params import Params, load_params
+from tasks.params import Params
+from tasks.stage_params import load_stage_params
+
+
+# What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
+READS = ("base_models", "model.llm", "model.llm_revision", "model.encoder", "model.encoder_revision",
+         "generate.generator")
 
 
 @task(name="prepare-base-models")
@@ -31,8 +37,9 @@ def summary_markdown(record: dict, metrics: dict) -> str:
 
 @flow(name="base_models")
 def base_models(params_path: str = "params.yaml", metrics_path: str = "metrics/base_models.json") -> dict:
-    params = load_params(params_path)
+    params = load_stage_params(params_path, "base_models", READS)
     record, metrics = prepare_task(params)
+    params.require_all_read()
     publish_stage(metrics, metrics_path, summary_markdown(record, metrics), "base-models-summary",
                   "base models: names and revisions")
     return metrics

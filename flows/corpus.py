@@ -15,7 +15,11 @@ from tasks.corpus import build_corpus, summarize, summary_markdown
 from tasks.corpus.build import corpus_outputs
 from tasks.corpus.external import IngestError
 from tasks.corpus.sources import SourceMissingError
-from tasks.params import CorpusParams, load_params
+from tasks.params import CorpusParams
+from tasks.stage_params import load_stage_params
+
+# What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
+READS = ("corpus",)
 
 
 @task(name="build-corpus")
@@ -25,7 +29,9 @@ def build_corpus_task(params: CorpusParams) -> dict:
 
 @flow(name="corpus")
 def corpus(params_path: str = "params.yaml", metrics_path: str = "metrics/corpus.json") -> dict:
-    metrics = build_corpus_task(load_params(params_path).corpus)
+    params = load_stage_params(params_path, "corpus", READS)
+    metrics = build_corpus_task(params.corpus)
+    params.require_all_read()
     publish_stage(metrics, metrics_path, summary_markdown(metrics), "corpus-summary", "corpus build: clips per source")
     return metrics
 

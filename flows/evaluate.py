@@ -17,12 +17,17 @@ from flows import publish_stage, run_stage
 from tasks.evaluate.items import BenchmarkFormatError
 from tasks.evaluate.judge import JudgeError, make_judge
 from tasks.evaluate.registry import SuiteError, available_suites, load_suite
-from tasks.evaluate.stage import EvaluateError, condition_table, evaluate, log_to_mlflow, markdown_table
+from tasks.evaluate.stage import (EvaluateError, Evaluation, condition_table, evaluate, log_to_mlflow,
+                                  markdown_table)
 from tasks.params import ParamsError, load_params
+from tasks.stage_params import load_stage_params
+
+# What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
+READS = ("model", "evaluate")
 
 
 @task(name="evaluate-suites")
-def evaluate_task(params) -> dict:
+def evaluate_task(params) -> Evaluation:
     return evaluate(params)
 
 
@@ -31,10 +36,14 @@ def mlflow_task(params, metrics: dict, metrics_path: str) -> str:
     return log_to_mlflow(params, metrics, metrics_path)
 
 
-def summary_markdown(metrics: dict) -> str:
+def summary_markdown(metrics: dict, unanswered: dict[str, list[str]]) -> str:
     parts = []
     for suite in metrics["suites"]:
         parts.append(markdown_table(condition_table(metrics, suite), f"evaluate: {suite} (accuracy %)"))
+        if unanswered.get(suite):
+            shown = "; ".join(unanswered[suite][:5]) + (" ..." if len(unanswered[suite]) > 5 else "")
+            parts.append(f"{suite}: {len(unanswered[suite])} item(s) not answered, not scored "
+                         f"(per-item records say why): {shown}")
     primary, forgetting = metrics["primary"], metrics["forgetting"]
     parts.append(f"primary: {primary['suite']} {primary['version']} {primary['metric']} = {primary['value']:.2f}")
     parts.append(f"forgetting: lora={forgetting['lora']} identical={forgetting['identical']} "
@@ -46,9 +55,11 @@ def summary_markdown(metrics: dict) -> str:
 def evaluate_flow(params_path: str = "params.yaml", metrics_path: str = "metrics/evaluate.json") -> dict:
     from prefect.artifacts import create_table_artifact
 
-    params = load_params(params_path)
-    metrics = evaluate_task(params)
-    publish_stage(metrics, metrics_path, summary_markdown(metrics), "evaluate-summary", "benchmark evaluation")
+    params = load_stage_params(params_path, "evaluate", READS)
+    evaluation = evaluate_task(params)
+    metrics = evaluation.metrics
+    publish_stage(metrics, metrics_path, summary_markdown(metrics, evaluation.unanswered), "evaluate-summary",
+                  "benchmark evaluation")
     for suite in metrics["suites"]:
         create_table_artifact(condition_table(metrics, suite), key=f"evaluate-{suite.replace('_', '-')}",
                               description=f"{suite}: accuracy per category and condition")

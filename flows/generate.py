@@ -13,8 +13,14 @@ from prefect import flow, task
 from flows import publish_stage, run_stage
 from tasks.generate.backends import GenerationFailed
 from tasks.generate.stage import SelfGenerationError, generate_rows, self_consistency
+from tasks.gpu import gpu_slot
 from tasks.manifest import ManifestError
-from tasks.params import Params, load_params
+from tasks.params import Params
+from tasks.stage_params import load_stage_params
+
+# What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
+# Answers with refusal phrases are asked again, like the gate would quarantine them.
+READS = ("model", "generate", "validate_generated.refusal_phrases")
 
 SUMMARY_FIELDS = (
     ("rows", "rows"), ("rows generated / resumed", "generated_resumed"), ("response tokens", "tokens"),
@@ -28,7 +34,9 @@ SUMMARY_FIELDS = (
 
 @task(name="generate-rows")
 def generate_rows_task(params: Params) -> dict:
-    return generate_rows(params)
+    # A local vLLM server (no endpoints given) on a GPU host holds a slot of the global `gpu` limit.
+    with gpu_slot(needed=None if not params.generate.endpoints and params.generate.backend == "vllm" else False):
+        return generate_rows(params)
 
 
 @task(name="self-consistency-nll")
@@ -52,9 +60,10 @@ def summary_markdown(metrics: dict) -> str:
 
 @flow(name="generate")
 def generate(params_path: str = "params.yaml", metrics_path: str = "metrics/generate.json") -> dict:
-    params = load_params(params_path)
+    params = load_stage_params(params_path, "generate", READS)
     metrics = generate_rows_task(params)
     metrics.update(self_consistency_task(params))
+    params.require_all_read()
     publish_stage(metrics, metrics_path, summary_markdown(metrics), "generate-summary", "self-generated training targets")
     return metrics
 

@@ -60,8 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-push", action="store_true")
     parser.add_argument("--force", action="store_true", help="rerun the stages even if nothing changed")
     parser.add_argument("--project", default=str(REPO_ROOT))
+    parser.add_argument("--remote-only", action="store_true",
+                        help="only point DVC's default remote at the stack's bucket (then `dvc pull` in a clone)")
     args = parser.parse_args(argv)
     try:
+        if args.remote_only:
+            use_stack()
+            print(f"DVC remote: {remote_task.fn(args.project) or 'none (no DESTAFLOW_BUCKET / AWS_ENDPOINT_URL)'}")
+            return 0
         pipeline(args.targets, push_outputs=not args.no_push, force=args.force, project=args.project)
     except PipelineError as error:
         print(error, file=sys.stderr)

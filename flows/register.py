@@ -13,8 +13,13 @@ from prefect import flow, task
 
 from flows import publish_stage, run_stage, use_stack
 from tasks.params import load_params
+from tasks.stage_params import load_stage_params
 from tasks.register.gate import RegisterError
 from tasks.register.registry import Registration, register, rollback
+
+# What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
+# The system turn the model was trained with is stored with the served model.
+READS = ("preset", "registry", "generate.system_prompt")
 
 
 def model_version_url(registration: Registration) -> str:
@@ -43,7 +48,10 @@ def summary_markdown(registration: Registration) -> str:
 # already registered from these weights and this evaluation is reused).
 @task(name="register-version", retries=2, retry_delay_seconds=5)
 def register_task(params_path: str) -> Registration:
-    return register(load_params(params_path))
+    params = load_stage_params(params_path, "register", READS)
+    registration = register(params)
+    params.require_all_read()
+    return registration
 
 
 @flow(name="register")

@@ -39,10 +39,22 @@ def flatten(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
     return rows
 
 
+def evaluation_tables(metrics: dict) -> str:
+    """The evaluate stage's condition tables (accuracy per category, trained - mismatched, chance)."""
+    from tasks.evaluate.stage import condition_table, markdown_table
+
+    return "\n\n".join(markdown_table(condition_table(metrics, suite), f"{suite} (accuracy %)")
+                       for suite in metrics["suites"])
+
+
 def render(results: dict[str, dict]) -> str:
     lines = []
     for stage, metrics in results.items():
         lines.append(f"== {stage}" + ("" if metrics else "  (not run yet)"))
+        if stage == "evaluate" and metrics:
+            # Hundreds of per-category numbers: shown as the four-condition tables instead of one per line.
+            lines.append(evaluation_tables(metrics))
+            metrics = {key: metrics[key] for key in ("primary", "forgetting") if key in metrics}
         for key, value in flatten(metrics):
             shown = f"{value:.4g}" if isinstance(value, float) else str(value)
             lines.append(f"   {key:<48} {shown}")

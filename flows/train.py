@@ -14,11 +14,16 @@ from pathlib import Path
 from prefect import flow, task
 
 from flows import publish_stage, run_stage
-from tasks.params import Params, load_params
+from tasks.gpu import gpu_slot
+from tasks.params import Params
+from tasks.stage_params import load_stage_params
 from tasks.train.data import KINDS, BadRowError
 from tasks.train.launch import launch_training
 from tasks.train.stage import check_rows, evaluate_conditions
 from tasks.train.tracking import log_results
+
+# What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
+READS = ("model", "train")
 
 
 @task(name="check-rows")
@@ -28,7 +33,9 @@ def check_rows_task(params: Params) -> int:
 
 @task(name="train-connector")
 def train_task(params: Params, params_path: str) -> dict:
-    return launch_training(params, params_path, result_path=f"{params.train.checkpoint_dir}/result.json")
+    # On a GPU host the run waits for free slots of the global `gpu` limit (one per GPU it uses).
+    with gpu_slot(slots=params.train.processes):
+        return launch_training(params, params_path, result_path=f"{params.train.checkpoint_dir}/result.json")
 
 
 @task(name="valid-loss-by-condition")
@@ -51,11 +58,12 @@ def summary_markdown(metrics: dict) -> str:
 
 @flow(name="train")
 def train(params_path: str = "params.yaml", metrics_path: str = "metrics/train.json") -> dict:
-    params = load_params(params_path)
+    params = load_stage_params(params_path, "train", READS)
     check_rows_task(params)
     metrics = train_task(params, params_path)
     metrics["valid_loss"] = conditions_task(params)
     _log_to_run(params, metrics)
+    params.require_all_read()
     publish_stage(metrics, metrics_path, summary_markdown(metrics), "train-summary", "alignment training")
     return metrics
 

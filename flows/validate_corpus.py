@@ -13,10 +13,15 @@ from prefect import flow, task
 from flows import publish_stage, run_stage
 from tasks.corpus.labels import LABEL_SETS
 from tasks.manifest import ManifestError
-from tasks.params import ValidateCorpusParams, load_params
+from tasks.params import ValidateCorpusParams
+from tasks.stage_params import load_stage_params
 from tasks.validate.checks import GxRun
 from tasks.validate.corpus import run_corpus_gate
 from tasks.validate.outcome import DataQualityError, Outcome
+
+
+# What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
+READS = ("validate_corpus",)
 
 
 @task(name="corpus-gate")
@@ -27,7 +32,9 @@ def corpus_gate(params: ValidateCorpusParams) -> Outcome:
 
 @flow(name="validate_corpus")
 def validate_corpus(params_path: str = "params.yaml", metrics_path: str = "metrics/validate_corpus.json") -> dict:
-    outcome = corpus_gate(load_params(params_path).validate_corpus)
+    params = load_stage_params(params_path, "validate_corpus", READS)
+    outcome = corpus_gate(params.validate_corpus)
+    params.require_all_read()
     publish_stage(outcome.metrics(), metrics_path, outcome.summary_markdown(), "validate-corpus",
                   f"{outcome.gate}: data-quality gate summary")
     outcome.raise_if_failed()

@@ -12,13 +12,20 @@ import sys
 from prefect import flow, task
 
 from flows import publish_stage, run_stage
+from tasks.generate.grounding import grounding_report, summary_markdown
 from tasks.generate.prompts import load_prompt_pool
-from tasks.params import Params, load_params
+from tasks.params import Params
 from tasks.rows import read_rows
+from tasks.stage_params import load_stage_params
 from tasks.validate.checks import GxRun
 from tasks.validate.generated import allowed_generators, run_generated_gate
-from tasks.validate.grounding import grounding_report, summary_markdown
 from tasks.validate.outcome import DataQualityError, Outcome
+
+
+# What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
+# Who may have written the targets: the backbone, or a generator the settings allow (the gate's generator check).
+READS = ("validate_generated", "model.llm", "model.audio_locator", "generate.prompt_pool",
+         "generate.allow_foreign_generator", "generate.generator")
 
 
 @task(name="generated-rows-gate")
@@ -33,7 +40,7 @@ def generated_gate(params: Params) -> Outcome:
 @flow(name="validate_generated")
 def validate_generated(params_path: str = "params.yaml",
                        metrics_path: str = "metrics/validate_generated.json") -> dict:
-    params = load_params(params_path)
+    params = load_stage_params(params_path, "validate_generated", READS)
     outcome = generated_gate(params)
     metrics, summary = outcome.metrics(), outcome.summary_markdown()
     if outcome.passed:  # the training rows: what the connector will learn from
@@ -41,6 +48,7 @@ def validate_generated(params_path: str = "params.yaml",
                                      load_prompt_pool(params.generate.prompt_pool))
         metrics["grounding"] = grounding
         summary += "\n\n" + summary_markdown(grounding)
+    params.require_all_read()
     publish_stage(metrics, metrics_path, summary, "validate-generated", f"{outcome.gate}: data-quality gate summary")
     outcome.raise_if_failed()
     return metrics

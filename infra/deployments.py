@@ -35,9 +35,12 @@ def stack_env(env_file: Path = ENV_FILE) -> dict[str, str]:
     return {**env, "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def prefect_cli(*args: str, env: dict[str, str]) -> str:
+def prefect_cli(*args: str, env: dict[str, str], check: bool = True) -> str | None:
+    """`prefect ARGS` against the stack's server; None when it fails and check is False."""
     result = subprocess.run([str(BIN_DIR / "prefect"), "--no-prompt", *args], cwd=REPO_ROOT,
                             env={**os.environ, **env}, capture_output=True, text=True)
+    if result.returncode != 0 and not check:
+        return None
     if result.returncode != 0:
         raise ServerError(f"`prefect {' '.join(args)}` failed ({result.returncode}):\n{result.stdout[-3000:]}"
                           f"{result.stderr[-3000:]}")
@@ -45,16 +48,14 @@ def prefect_cli(*args: str, env: dict[str, str]) -> str:
 
 
 def ensure_work_pool(env: dict[str, str]) -> None:
-    listed = prefect_cli("work-pool", "ls", env=env)
-    if WORK_POOL not in listed:
+    if prefect_cli("work-pool", "inspect", WORK_POOL, env=env, check=False) is None:
         prefect_cli("work-pool", "create", WORK_POOL, "--type", "process", env=env)
 
 
 def ensure_gpu_limit(env: dict[str, str], slots: int | None = None) -> int:
     """One slot per GPU of this host (at least one, so a CPU host's limit exists for remote GPU workers)."""
     slots = slots or max(gpu_count(), 1)
-    listed = prefect_cli("global-concurrency-limit", "ls", env=env)
-    if f" {GPU_LIMIT} " not in listed and f"│ {GPU_LIMIT}" not in listed:
+    if prefect_cli("global-concurrency-limit", "inspect", GPU_LIMIT, env=env, check=False) is None:
         prefect_cli("global-concurrency-limit", "create", GPU_LIMIT, "--limit", str(slots), env=env)
     return slots
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,12 +83,21 @@ class PrefectEndpoint:
     def env(self) -> dict[str, str]:
         return {"PREFECT_API_URL": self.api_url}
 
+    @contextmanager
     def settings(self):
         """A context in which this process's Prefect client reports to this server (Prefect reads its
         settings once at import, so setting PREFECT_API_URL later only reaches child processes)."""
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        return temporary_settings(updates={PREFECT_API_URL: self.api_url})
+        with temporary_settings(updates={PREFECT_API_URL: self.api_url}):
+            try:
+                yield
+            finally:
+                # Logs and events still queued go to this server now, not to a stopped one at exit.
+                APILogWorker.drain_all(timeout=30)
+                EventsWorker.drain_all(timeout=30)
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def provenance(name: str, models_dir: str | Path | None = None) -> dict:
     if not isinstance(record, dict) or not (folder / "config.json").is_file():
         raise BaseModelMissing(
             f"{name}: not prepared in {folder.parent} (no complete {folder.name}/). Run `{PREPARE_COMMAND} {name}` "
-            f"(or `make models`, or `dvc repro base_models`); set ${MODELS_DIR_ENV} if the models are elsewhere."
+            f"(the preset's models: `make models` or `dvc repro base_models`); set ${MODELS_DIR_ENV} if they are elsewhere."
         )
     return record
 

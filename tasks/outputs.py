@@ -47,7 +47,7 @@ def stage_outputs(stage: str, urls: list[str]) -> Iterator[Path]:
         try:
             yield previous
         except BaseException:
-            kept = json.loads((previous / INDEX_NAME).read_text())
+            kept = _kept(previous)
             if kept:
                 print(f"{stage} did not finish; the outputs of its last successful run are kept in {previous} "
                       f"({', '.join(kept)}): move them back, or run `dvc checkout {stage}`", file=sys.stderr)
@@ -65,6 +65,13 @@ def _set_aside(urls: list[str], previous: Path) -> None:
             kept[url] = f"{number}-{local_path(url).name}"
             shutil.move(local_path(url), previous / kept[url])
     write_text(str(previous / INDEX_NAME), json.dumps(kept, indent=1))
+
+
+def _kept(previous: Path) -> dict[str, str]:
+    try:
+        return json.loads((previous / INDEX_NAME).read_text())
+    except (OSError, ValueError):  # a run killed while it set the outputs aside
+        return {}
 
 
 def _remove(url: str) -> None:

@@ -242,6 +242,9 @@ class GenerateParams(Section):
     repetition_penalty: float = Field(1.0, gt=0.0)
     # A flagged answer (empty, truncated, template echo) is asked again with a fresh seed, up to this many tries.
     max_attempts: int = Field(1, ge=1)
+    # Also ask again (within max_attempts) an answer to an attribute question that does not state the value
+    # its description gives (tasks/generate/grounding.py); the last try is kept either way, unflagged.
+    retry_ungrounded: bool = False
     concurrency: int = Field(gt=0)
     request_timeout_s: float = Field(gt=0.0)
     max_retries: int = Field(ge=0)
@@ -401,20 +404,11 @@ class EvaluateParams(Section):
                 raise ValueError(f"suites.{name}.data: the suite ships no data; give the path of its official files")
         if self.primary not in self.suites:
             raise ValueError(f"primary {self.primary!r} must be one of the suites run: {sorted(self.suites)}")
-        if "mismatched" in self.conditions and "trained" not in self.conditions:
-            raise ValueError("conditions: mismatched is compared with trained; list trained too")
+        if "trained" not in self.conditions:
+            raise ValueError("conditions: must include trained (every suite runs the trained model; the others "
+                             "are compared with it)")
         return self
 # ------------------------------------------------------------------------------------------- register
-class PrimaryMetricParams(Section):
-    """The metric the champion gate compares: suites[suite].conditions[condition][metric] of metrics/evaluate.json."""
-
-    suite: str = "embedded"
-    metric: str = "accuracy"
-    condition: str = "trained"
-    # False for error rates (WER): lower wins.
-    greater_is_better: bool = True
-
-
 class RegisterParams(Section):
     # Stage inputs (INTERFACES.md): the trained model, its MLflow run, the evaluation metrics.
     model: str = "data/train/model"
@@ -425,7 +419,9 @@ class RegisterParams(Section):
     rows: str = "data/generated/clean.jsonl"
     # `{preset}` is replaced by the preset's name: destaflow-smol, destaflow-desta25.
     model_name: str = Field("destaflow-{preset}", pattern=r"^[A-Za-z0-9_.{}-]+$")
-    primary: PrimaryMetricParams = PrimaryMetricParams()
+    # The gate compares metrics/evaluate.json's `primary` (evaluate.primary names the suite, the suite file its
+    # primary metric, on the trained condition). False for error rates (WER): lower wins.
+    greater_is_better: bool = True
     # The challenger must beat the champion's primary metric by more than this (same suite version).
     margin: float = Field(0.01, ge=0.0)
     # Served clips: a request's audio path must resolve (links followed) inside this folder.

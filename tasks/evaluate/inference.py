@@ -21,7 +21,7 @@ from model.processing_desta25 import SAMPLE_RATE, WINDOW_SAMPLES, DeSTAInputErro
 from tasks.evaluate.items import Item, audio_exists, audio_url
 from tasks.evaluate.prompts import AUDIO_LOCATOR, prompt_text
 from tasks.evaluate.vad import NO_SPEECH_TRANSCRIPT, has_speech
-from tasks.storage import filesystem
+from tasks.storage import OutsideRootError, filesystem
 
 LONG_AUDIO_MODES = ("reference", "windows")
 
@@ -67,8 +67,7 @@ def as_text(messages: list[dict], text: str, start: str = "", end: str = "") -> 
 
 
 class Answerer:
-    """Batched answers of one model; `feed` turns (item, conversation with audio) into what the model reads
-    (the identity for the trained model, audio dropped for text only ...)."""
+    """Batched answers of one model."""
 
     def __init__(self, model, batch_size: int = 8, long_audio: str = "reference", vad: bool = True):
         if batch_size < 1:
@@ -84,7 +83,10 @@ class Answerer:
     def prepare(self, item: Item, audio_root: str, transcripts: dict[str, str]) -> Answer:
         if item.audio is None:
             return Answer(item, messages=item.messages)
-        url = audio_url(audio_root, item.audio)
+        try:
+            url = audio_url(audio_root, item.audio)
+        except OutsideRootError as error:
+            return Answer(item, error=f"audio refused: {error}")
         if not audio_exists(url):
             return Answer(item, error=f"missing audio: {url}")
         try:
@@ -97,10 +99,14 @@ class Answerer:
                       transcript=transcripts[url])
 
     def answer(self, items: Sequence[Item], audio_root: str, generate_kwargs: dict,
-               feed: Callable[[Answer], list[dict]] = lambda answer: answer.messages,
+               feed: Callable[[Answer], list[dict]] | None = None, audio_vectors: bool = True,
                progress: Callable[[int], None] = lambda answered: None) -> list[Answer]:
         """Answers in item order; an item whose audio is missing or unusable keeps output None and an error.
+        `feed` rewrites what the model reads (default: the conversation with its audio); `audio_vectors=False`
+        leaves the audio vectors out and keeps the transcript (the model library's text-only knob);
         `progress` is called with the number of items each batch answered."""
+        generate_kwargs = {**generate_kwargs, "audio_vectors": audio_vectors}
+        feed = feed or (lambda answer: answer.messages)
         transcripts: dict[str, str] = {}
         answers = [self.prepare(item, audio_root, transcripts) for item in items]
         ready = [answer for answer in answers if answer.error is None]

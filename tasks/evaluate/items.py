@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tasks.storage import filesystem, is_remote, join
+from tasks.storage import filesystem, inside_root, join
 
 
 class BenchmarkFormatError(ValueError):
@@ -98,10 +98,11 @@ def named_files(url: str, names: Iterable[str], layout: str) -> list[tuple[str, 
 
 
 def audio_url(root: str, path: str) -> str:
-    """An item's audio under the suite's audio root; absolute paths and URLs stay as they are."""
-    if is_remote(path) or path.startswith("/"):
-        return path
-    return join(root, path.removeprefix("./"))
+    """An item's audio under the suite's audio root (an absolute path or URL too, if it lies there).
+
+    Links are followed: OutsideRootError (tasks/storage.py) when the audio lives outside the root.
+    """
+    return inside_root(root, path.removeprefix("./"), allow_absolute=True)
 
 
 def audio_exists(url: str) -> bool:

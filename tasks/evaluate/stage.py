@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from tasks.evaluate.judge import make_judge
 from tasks.evaluate.registry import Suite, load_suite
 from tasks.evaluate.run import ConditionResult, RunSettings, difference, run_suite, suite_conditions
 from tasks.params import Params
+from tasks.train.tracking import flat_settings, tracking_uri
 
 
 class EvaluateError(RuntimeError):
@@ -92,7 +94,14 @@ def chance_levels(metrics: dict) -> dict[str, float]:
     return chance | {name: row["chance"] for name, row in category_table(metrics).items() if "chance" in row}
 
 
-def evaluate(params: Params) -> dict[str, Any]:
+@dataclass
+class Evaluation:
+    metrics: dict[str, Any]
+    # suite -> "<item id>: <why>" for items the trained model could not be asked (missing or unusable audio).
+    unanswered: dict[str, list[str]]
+
+
+def evaluate(params: Params) -> Evaluation:
     ev = params.evaluate
     out = Path(ev.out)
     model = load_model(params)
@@ -100,6 +109,7 @@ def evaluate(params: Params) -> dict[str, Any]:
     llm_path, _ = locate_base_model(model.config.llm, model.config.llm_revision)
     judge = make_judge(ev.judge.endpoint, ev.judge.model, llm_path)
     metrics: dict[str, Any] = {"suites": {}}
+    unanswered = {}
     for name in ev.suites:
         suite = suite_of(name, params)
         suite.adapter_instance.judge = judge
@@ -112,6 +122,7 @@ def evaluate(params: Params) -> dict[str, Any]:
             path.write_text(json.dumps(official, indent=2, ensure_ascii=False, default=str) + "\n")
         write_plots(Path(ev.plots), name, results)
         metrics["suites"][name] = suite_metrics(suite, results)
+        unanswered[name] = results["trained"].errors
     primary = load_suite(ev.primary)
     value = metrics["suites"][ev.primary]["conditions"]["trained"][primary.primary_metric]
     metrics["primary"] = {"suite": ev.primary, "version": primary.version, "metric": primary.primary_metric,
@@ -121,7 +132,7 @@ def evaluate(params: Params) -> dict[str, Any]:
     metrics["forgetting"] = forgetting.metrics()
     metrics["settings"] = {"batch_size": ev.batch_size, "long_audio": ev.long_audio, "vad": ev.vad,
                            "judge": judge.name, "model": ev.model}
-    return metrics
+    return Evaluation(metrics, unanswered)
 
 
 # ---------------------------------------------------------------------------------------------- tracking
@@ -146,30 +157,24 @@ def log_to_mlflow(params: Params, metrics: dict, metrics_path: str) -> str:
     if not run_file.is_file():
         raise EvaluateError(f"{run_file}: no training run record; run the train stage (it writes this file)")
     train = json.loads(run_file.read_text())
-    mlflow.set_tracking_uri(train["tracking_uri"])
-    mlflow.set_experiment(train["mlflow_experiment"])
-    tags = {"mlflow.parentRunId": train["mlflow_run_id"], "destaflow.train_run_id": train["mlflow_run_id"],
-            "destaflow.stage": "evaluate"}
+    train_run_id = train.get("mlflow_run_id")
+    # A training run without tracking records no URI: the same default store the train stage would use.
+    mlflow.set_tracking_uri(train.get("tracking_uri") or tracking_uri(params))
+    mlflow.set_experiment(train.get("mlflow_experiment") or params.train.experiment)
+    tags = {"destaflow.stage": "evaluate", "destaflow.train_run_id": str(train_run_id)}
+    if train_run_id:
+        tags["mlflow.parentRunId"] = train_run_id
     with mlflow.start_run(run_name="evaluate", tags=tags) as run:
-        mlflow.log_params({f"evaluate.{k}": v for k, v in flat_params(ev.model_dump()).items()})
+        mlflow.log_params(flat_settings(params, ("model", "evaluate")))
         mlflow.log_metrics(flat_numbers(metrics))
         mlflow.log_artifact(metrics_path)
         mlflow.log_artifacts(ev.out, artifact_path="evaluate")
         if Path(ev.plots).is_dir():
             mlflow.log_artifacts(ev.plots, artifact_path="plots")
-    mlflow.MlflowClient().set_tag(train["mlflow_run_id"], "destaflow.evaluate_run_id", run.info.run_id)
+    if train_run_id:
+        mlflow.MlflowClient().set_tag(train_run_id, "destaflow.evaluate_run_id", run.info.run_id)
     Path(ev.out, "run.json").write_text(json.dumps({"mlflow_run_id": run.info.run_id}) + "\n")
     return run.info.run_id
-
-
-def flat_params(values: dict, prefix: str = "") -> dict[str, str]:
-    flat = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            flat |= flat_params(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = str(value)
-    return flat
 
 
 # ----------------------------------------------------------------------------------------------- summary

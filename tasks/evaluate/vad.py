@@ -25,7 +25,7 @@ class VADError(RuntimeError):
 
 @lru_cache(maxsize=1)
 def silero_model():
-    from model.base_models import sha256_of
+    from tasks.base_models.wheels import sha256_of
     from silero_vad import load_silero_vad
 
     installed = metadata.version("silero-vad")

@@ -40,6 +40,8 @@ class Sampling:
     temperature: float
     top_p: float
     repetition_penalty: float = 1.0
+    # Benchmarks: every answer runs to max_tokens (end-of-turn ignored), so both backends do equal work.
+    ignore_eos: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ async def _generate_vllm(endpoints, served_model, requests, sampling, policy, co
         for request in queue:  # one shared iterator: each request is taken by exactly one worker
             payload = {"model": served_model, "prompt": request.prompt_ids, "max_tokens": sampling.max_tokens,
                        "temperature": sampling.temperature, "top_p": sampling.top_p,
-                       "repetition_penalty": sampling.repetition_penalty, "seed": request.seed}
+                       "repetition_penalty": sampling.repetition_penalty, "seed": request.seed,
+                       "ignore_eos": sampling.ignore_eos}
             completion = await _with_retries(endpoints, policy, "POST", "/v1/completions", payload,
                                               f"row {request.row_id!r}", _completion_parser(request.row_id),
                                               next(spread), client)
@@ -175,12 +178,15 @@ class TransformersGenerator:
             output = self.model.generate(
                 input_ids=input_ids, attention_mask=attention, max_new_tokens=sampling.max_tokens,
                 do_sample=sample, pad_token_id=self.pad_id, repetition_penalty=sampling.repetition_penalty,
+                min_new_tokens=sampling.max_tokens if sampling.ignore_eos else None,
                 **({"temperature": sampling.temperature, "top_p": sampling.top_p} if sample else {}),
             )
-        return [self._completion(request, output[index, width:].tolist()) for index, request in enumerate(batch)]
+        return [self._completion(request, output[index, width:].tolist(), sampling.ignore_eos)
+                for index, request in enumerate(batch)]
 
-    def _completion(self, request: GenerationRequest, new_ids: list[int]) -> Completion:
-        stop = next((position for position, token in enumerate(new_ids) if token in self.eos_ids), None)
+    def _completion(self, request: GenerationRequest, new_ids: list[int], ignore_eos: bool) -> Completion:
+        stop = None if ignore_eos else next(
+            (position for position, token in enumerate(new_ids) if token in self.eos_ids), None)
         kept = new_ids if stop is None else new_ids[:stop]
         return Completion(row_id=request.row_id, text=self.tokenizer.decode(kept, skip_special_tokens=True),
                           finish_reason="length" if stop is None else "stop",

@@ -1,4 +1,4 @@
-"""Writes the v1 instruction pool: `python -m tasks.generate.make_prompt_pool --out tasks/generate/prompt_pool_v1.jsonl`.
+"""Writes the instruction pools: `python -m tasks.generate.make_prompt_pool --version 2 --out tasks/generate/prompt_pool_v2.jsonl`.
 
 The committed JSONL is the source of truth (rows sample from it by prompt id); this script records how
 v1 was composed: hand-written instructions per category, plus constrained-format requests built as
@@ -6,6 +6,12 @@ subject x format so that format constraints cover every subject evenly. A new po
 file (prompt_pool_v2.jsonl), never an edit of v1, so old rows keep their meaning.
 
 kind: "speech" (speech clips), "sound_music" (sound and music clips), "music" / "sound" (only those).
+
+v2 shifts the balance towards questions whose answer the seed description gives (gender, pitch, speed,
+volume, accent; a sound's category; a piece's instrument, notes, chord and pattern), worded so that the
+answer must name the value (no yes/no questions), and keeps fewer constrained-format requests: in v1,
+attribute questions were 13 % of the rows and constrained formats 42 %, so the targets said little about
+what each clip sounds like. The categories named by `asked_by` in attribute_wording.yaml are exactly these.
 """
 
 from __future__ import annotations
@@ -414,6 +420,121 @@ FORMATS = [
 ]
 
 
+# v2: attribute questions that can only be answered by naming the value.
+SPEECH_ATTRIBUTES_V2 = {
+    "gender_question": [
+        "Is the speaker male or female?",
+        "What is the gender of the speaker?",
+        "Does this voice sound like a man or a woman?",
+        "Identify the speaker's gender.",
+        "Tell me the likely gender of the person talking.",
+        "Based on the voice alone, what gender is the speaker?",
+        "Classify the speaker's voice as male or female.",
+        "Who is talking here, a man or a woman?",
+        "State the speaker's gender in one word.",
+        "Describe the speaker's gender and how you can tell.",
+    ],
+    "pitch_question": [
+        "How high or low is the speaker's pitch?",
+        "Describe the pitch of this voice.",
+        "Is the speaker's voice high-pitched or low-pitched?",
+        "Rate the pitch of the voice as low, normal or high.",
+        "Would you call this voice high, normal or low in pitch?",
+        "Tell me about the pitch level you hear.",
+        "State the pitch of the voice in one word.",
+        "Is the voice deep, medium or high?",
+        "How would you describe the pitch of the speaker's voice?",
+        "What pitch does the speaker talk at?",
+    ],
+    "speed_question": [
+        "How fast is the person speaking?",
+        "Describe the speaking rate in this clip.",
+        "Is the speech slow, normal or fast?",
+        "Does the speaker talk quickly or slowly?",
+        "Rate the speaking speed as slow, normal or fast.",
+        "Tell me how quickly the words are spoken.",
+        "State the speaking speed in one word.",
+        "What is the pace of the speech?",
+        "Is the speaker rushing, talking at a normal pace, or taking their time?",
+        "How would you describe the speed of the speech?",
+    ],
+    "volume_question": [
+        "How loud is the speaker?",
+        "Describe the volume of the speech.",
+        "Is the voice loud, normal or quiet?",
+        "Does the speaker talk softly or loudly?",
+        "Rate the volume of the voice as quiet, normal or loud.",
+        "Tell me about the loudness of the speech.",
+        "State the volume of the speech in one word.",
+        "How loud or quiet is this recording of speech?",
+        "What is the loudness level of the voice?",
+        "Is the speech quiet, at a normal level, or loud?",
+    ],
+    "accent_question": [
+        "What accent does the speaker have?",
+        "Which variety of English is spoken here?",
+        "Describe the speaker's accent.",
+        "Where might the speaker be from, judging by the accent?",
+        "Identify the accent in this recording.",
+        "Name the accent you hear.",
+        "What regional accent can you detect in the voice?",
+        "State the speaker's accent in a few words.",
+    ],
+}
+
+SOUND_ATTRIBUTES_V2 = {
+    "category_question": [
+        "What is making this sound?",
+        "Identify the sound source.",
+        "Which category does this audio belong to?",
+        "Name the sound you hear.",
+        "What type of sound event is this?",
+        "Give the audio category of this clip.",
+        "Label this clip with a short sound category.",
+        "What kind of sound is this? Answer in a few words.",
+        "Tell me what this sound is.",
+        "Which sound event do you hear?",
+        "Classify the audio into a sound category.",
+        "What sound is played in this clip?",
+        "Name the sound and describe it briefly.",
+        "What produced the sound in this recording?",
+        "Identify the sound effect in this clip.",
+    ],
+}
+
+MUSIC_ATTRIBUTES_V2 = {
+    "instrument_name_question": [
+        "Which instrument is playing?",
+        "Name the instrument you hear.",
+        "What instrument produces this music?",
+        "Identify the instrument in this clip.",
+        "What kind of instrument is being played?",
+        "Tell me which instrument plays these notes.",
+    ],
+    "notes_question": [
+        "What notes are being played?",
+        "Write the notes you hear in scientific pitch notation.",
+        "Name the notes in this clip.",
+        "Which notes can you identify?",
+        "List the notes played, in order.",
+        "Tell me the pitches of the notes you hear.",
+    ],
+    "pattern_question": [
+        "Is this a single note, an arpeggio or a chord?",
+        "Are the notes played one after another or together?",
+        "Is this a chord, an arpeggio or one note?",
+        "Describe how the notes are played: together, one after another, or as a single note.",
+        "What musical pattern do you hear: a single note, a chord or an arpeggio?",
+    ],
+    "chord_question": [
+        "Which chord is played?",
+        "Name the chord you hear.",
+        "What chord do these notes form?",
+        "Identify the chord in this clip.",
+    ],
+}
+
+
 def _rows(kind: str, categories: dict[str, list[str]], subjects: list[str], formats: list[str]):
     for category, texts in categories.items():
         for text in texts:
@@ -423,18 +544,46 @@ def _rows(kind: str, categories: dict[str, list[str]], subjects: list[str], form
             yield {"kind": kind, "category": "constrained_format", "text": f"{subject} {fmt}"}
 
 
-def build_pool() -> list[dict]:
-    rows = [
+def _pool_v1():
+    return [
         *_rows("speech", SPEECH, SPEECH_FORMAT_SUBJECTS, FORMATS),
         *_rows("sound_music", SOUND_MUSIC, SOUND_MUSIC_FORMAT_SUBJECTS, FORMATS[:12]),
         *_rows("music", MUSIC, [], []),
         *_rows("sound", SOUND, [], []),
     ]
+
+
+def _first(categories: dict[str, list[str]], counts: dict[str, int]) -> dict[str, list[str]]:
+    """The first `counts[category]` prompts of each listed category (all of an unlisted one)."""
+    return {category: texts[:counts.get(category, len(texts))] for category, texts in categories.items()}
+
+
+def _pool_v2():
+    """Attribute questions: 40 % of a speech clip's prompts, 31 % of a sound's, 38 % of a music clip's."""
+    speech = {**_first({k: v for k, v in SPEECH.items() if not k.endswith("_question")},
+                       {"description": 16, "transcription": 12, "reasoning": 10, "creative": 8, "comparison": 6}),
+              **SPEECH_ATTRIBUTES_V2}
+    # Music clips have no sound category: v2 asks for it of sound clips only.
+    sound_music = _first({k: v for k, v in SOUND_MUSIC.items() if k != "category_question"},
+                         {"description": 8, "reasoning": 5, "creative": 4, "comparison": 3})
+    music = {**MUSIC_ATTRIBUTES_V2, "music_question": [text for text in MUSIC["instrument_question"]
+                                                        if text not in str(MUSIC_ATTRIBUTES_V2)][:6]}
+    sound = {**SOUND_ATTRIBUTES_V2, "event_question": SOUND["event_question"][:6]}
+    return [
+        *_rows("speech", speech, SPEECH_FORMAT_SUBJECTS, FORMATS[:2]),
+        *_rows("sound_music", sound_music, SOUND_MUSIC_FORMAT_SUBJECTS, FORMATS[:1]),
+        *_rows("music", music, [], []),
+        *_rows("sound", sound, [], []),
+    ]
+
+
+def build_pool(version: int = 1) -> list[dict]:
+    rows = {1: _pool_v1, 2: _pool_v2}[version]()
     counters: dict[str, int] = {}
     pool = []
     for row in rows:
         counters[row["kind"]] = counters.get(row["kind"], 0) + 1
-        pool.append({"id": f"v1-{row['kind']}-{counters[row['kind']]:04d}", **row})
+        pool.append({"id": f"v{version}-{row['kind']}-{counters[row['kind']]:04d}", **row})
     texts = [(row["kind"], row["text"]) for row in pool]
     if len(set(texts)) != len(texts):
         raise ValueError("duplicate prompt text within a kind")
@@ -443,10 +592,12 @@ def build_pool() -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--version", type=int, choices=(1, 2), required=True)
     # No default: the pool the pipeline reads is generate.prompt_pool in params.yaml.
-    parser.add_argument("--out", required=True, help="the pool file to write (the v1 pool: prompt_pool_v1.jsonl)")
-    out = Path(parser.parse_args().out)
-    pool = build_pool()
+    parser.add_argument("--out", required=True, help="the pool file to write, e.g. tasks/generate/prompt_pool_v2.jsonl")
+    args = parser.parse_args()
+    out = Path(args.out)
+    pool = build_pool(args.version)
     write_text(str(out), "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in pool))
     print(f"wrote {len(pool)} prompts to {out}")
 

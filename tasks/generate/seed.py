@@ -33,7 +33,7 @@ class AttributeWording:
     join: str = ", "
     hidden: bool = False
     scope: str = "any"  # "segment": only on the turn lines of a multi-speaker clip
-    # Grounding (tasks/validate/grounding.py): prompt categories asking for this value, and its wordings.
+    # Grounding (tasks/generate/grounding.py): prompt categories asking for this value, and its wordings.
     asked_by: tuple[str, ...] = ()
     synonyms: dict[str, list[str]] = field(default_factory=dict)
 

@@ -28,6 +28,7 @@ from tasks.generate.backends import (
     generate_vllm,
     served_models,
 )
+from tasks.generate.grounding import judge_row
 from tasks.generate.chat import CHAT_TEMPLATE_MODE, chat_template_digest, load_tokenizer, prompt_token_ids
 from tasks.generate.nll import nll_sample, response_nll
 from tasks.generate.prompts import Prompt, load_prompt_pool, sample_prompt, stable_int
@@ -170,6 +171,12 @@ def build_row(plan: PlannedRow, completion: Completion, attempt: int, generator:
     }
 
 
+def states_described_value(row: dict, categories: dict[str, str]) -> bool:
+    """False only for an answer to an attribute question that does not state the described value."""
+    judgement = judge_row(row, categories)
+    return judgement is None or judgement.outcome == "grounded"
+
+
 def run_fingerprint(params: Params, planned: list[PlannedRow], generator: Generator, chat_template: str) -> dict:
     """Everything that decides the rows' content (not endpoints, concurrency or shard size)."""
     gen = params.generate
@@ -186,6 +193,7 @@ def run_fingerprint(params: Params, planned: list[PlannedRow], generator: Genera
         "chat_template": chat_template, "system_prompt": gen.system_prompt,
         "generation_system_prompt": gen.generation_system_prompt,
         "audio_locator": params.model.audio_locator, "seed": gen.seed, "max_attempts": gen.max_attempts,
+        "retry_ungrounded": gen.retry_ungrounded,
         "refusal_phrases": params.validate_generated.refusal_phrases,
         "sampling": {"temperature": gen.temperature, "top_p": gen.top_p, "max_tokens": gen.max_new_tokens,
                      "repetition_penalty": gen.repetition_penalty},
@@ -215,6 +223,9 @@ def _generate_rows(params: Params) -> dict:
     log.info("generate: %d rows, %d already in %s, %d to generate", len(planned), len(done), store.dir, len(pending))
 
     writer = ShardWriter(store, gen.shard_rows)
+    # Prompt id -> category, when answers to attribute questions that miss the described value are asked again.
+    categories = ({prompt.id: prompt.category for prompt in load_prompt_pool(repo_path(gen.prompt_pool))}
+                  if gen.retry_ungrounded else {})
     generated = Counter()
     attempts = {plan.record["id"]: 1 for plan in pending}
     retry: list[str] = []
@@ -223,7 +234,7 @@ def _generate_rows(params: Params) -> dict:
         attempt = attempts[completion.row_id]
         row = build_row(by_id[completion.row_id], completion, attempt, generator, params, gen.backend, chat_template)
         generated.update(requests=1, tokens=completion.tokens)
-        if row["flags"] and attempt < gen.max_attempts:
+        if (row["flags"] or not states_described_value(row, categories)) and attempt < gen.max_attempts:
             retry.append(completion.row_id)  # only the final try is written: a resumed run starts it over
             return
         writer.add(row)
@@ -239,7 +250,7 @@ def _generate_rows(params: Params) -> dict:
             yield requests
             for row_id in retry:
                 attempts[row_id] += 1
-            log.info("generate: %d flagged answers asked again", len(retry))
+            log.info("generate: %d flagged or ungrounded answers asked again", len(retry))
             requests = [generation_request(by_id[row_id], attempts[row_id], tokenizer, params)
                         for row_id in sorted(retry)]
             retry.clear()

@@ -13,8 +13,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.params import PrimaryMetricParams
-
 
 class RegisterError(RuntimeError):
     """The register stage cannot proceed; the message names the file or key and the fix."""
@@ -67,8 +65,8 @@ class Evaluation:
         )  # fmt: skip
 
 
-def read_evaluation(path: str | Path, primary: PrimaryMetricParams) -> Evaluation:
-    """metrics/evaluate.json (schema in INTERFACES.md) -> the configured primary metric and the forgetting check."""
+def read_evaluation(path: str | Path) -> Evaluation:
+    """metrics/evaluate.json (schema in INTERFACES.md) -> its primary metric and the forgetting check."""
     path = Path(path)
     try:
         report = json.loads(path.read_text())
@@ -76,24 +74,21 @@ def read_evaluation(path: str | Path, primary: PrimaryMetricParams) -> Evaluatio
         raise RegisterError(f"{path}: not found; run the evaluate stage first (`dvc repro evaluate`)") from None
     except ValueError as error:
         raise RegisterError(f"{path}: not valid JSON ({error})") from None
-    suites = report.get("suites") or {}
-    if primary.suite not in suites:
-        raise RegisterError(f"{path}: no suite {primary.suite!r} (has {sorted(suites)}); set register.primary.suite "
-                            "to an evaluated suite")
-    suite = suites[primary.suite]
-    conditions = suite.get("conditions") or {}
-    measured = (conditions.get(primary.condition) or {}).get(primary.metric)
-    if not isinstance(measured, (int, float)) or isinstance(measured, bool) or not math.isfinite(measured):
-        raise RegisterError(
-            f"{path}: suites.{primary.suite}.conditions.{primary.condition}.{primary.metric} is {measured!r}, not a "
-            f"number; metrics there: {sorted((conditions.get(primary.condition) or {}))}, conditions: "
-            f"{sorted(conditions)} (register.primary.metric / .condition)")
+    primary = report.get("primary")
+    if not isinstance(primary, dict) or not {"suite", "version", "metric", "value"} <= primary.keys():
+        raise RegisterError(f"{path}: `primary` must hold suite, version, metric and value (got {primary!r}); "
+                            "rerun the evaluate stage")
+    value = primary["value"]
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise RegisterError(f"{path}: primary.value is {value!r}, not a finite number ({primary['suite']}/"
+                            f"{primary['metric']}); the champion gate cannot compare it")
     forgetting = report.get("forgetting")
     if not isinstance(forgetting, dict) or not isinstance(forgetting.get("passed"), bool):
         raise RegisterError(f"{path}: forgetting.passed (true/false) is missing; evaluate must run the forgetting check")
+    suites = report.get("suites") or {}
     return Evaluation(
-        suite=primary.suite, suite_version=str(suite.get("version", "")), metric=primary.metric,
-        condition=primary.condition, value=float(measured), forgetting_passed=forgetting["passed"],
+        suite=str(primary["suite"]), suite_version=str(primary["version"]), metric=str(primary["metric"]),
+        condition=str(primary.get("condition", "trained")), value=float(value), forgetting_passed=forgetting["passed"],
         forgetting=forgetting, suite_versions={name: str(s.get("version", "")) for name, s in suites.items()},
     )
 
@@ -117,7 +112,7 @@ def decide(challenger: Evaluation, champion: Evaluation | None, margin: float, g
         reasons.append(f"forgetting check failed ({json.dumps(challenger.forgetting, sort_keys=True)})")
     name = f"{challenger.suite}/{challenger.condition}/{challenger.metric}"
     if champion is None:
-        reasons.append(f"no champion yet; {name} = {challenger.value:.4g} on suite version {challenger.suite_version}")
+        reasons.append(f"no champion yet: {name} = {challenger.value:.4g} on suite version {challenger.suite_version}")
         return Decision(challenger.forgetting_passed, tuple(reasons))
     against = f"champion v{champion_version}" if champion_version else "the champion"
     if (champion.suite, champion.metric, champion.condition) != (challenger.suite, challenger.metric, challenger.condition):

@@ -164,7 +164,7 @@ def register(params: Params) -> Registration:
     run_id = read_run_id(REPO_ROOT / settings.train_run, "written by the train stage")
     if run_id is None:
         raise RegisterError(f"{REPO_ROOT / settings.train_run}: missing; the train stage writes it with its MLflow run")
-    evaluation = read_evaluation(REPO_ROOT / settings.evaluation, settings.primary)
+    evaluation = read_evaluation(REPO_ROOT / settings.evaluation)
     weights = weights_digest(model_dir)
     existing = find_version(name, weights, evaluation)
     if existing is not None:
@@ -184,7 +184,7 @@ def register(params: Params) -> Registration:
     mlflow_client.set_registered_model_alias(name, CHALLENGER, version)
     champion = current_champion(name)
     champion_eval = Evaluation.from_tags(champion.tags, f"{name} v{champion.version}") if champion else None
-    decision = decide(evaluation, champion_eval, settings.margin, settings.primary.greater_is_better,
+    decision = decide(evaluation, champion_eval, settings.margin, settings.greater_is_better,
                       champion_version=champion.version if champion else None)
     for key, value in decision.tags().items():
         mlflow_client.set_model_version_tag(name, version, key, value[:5000])

@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from model import AudioClip, DeSTA25Model, DeSTA25Processor, DeSTAInputError
 from model.processing_desta25 import IGNORE_INDEX, SAMPLE_RATE, read_audio
+from tasks.storage import inside_root
 
 log = logging.getLogger("destaflow.train")
 KINDS = ("speech", "sound", "music")
@@ -69,11 +70,14 @@ FIXES = {
 
 
 def resolve_audio_path(path: str, audio_root: str | Path) -> str:
-    """The audio file of a row: `path` under audio_root, else the same name with `.wav` (the reference's rule)."""
-    candidate = Path(path) if Path(path).is_absolute() else Path(audio_root) / path
+    """The audio file of a row: `path` under audio_root, else the same name with `.wav` (the reference's rule).
+
+    Confined to audio_root with links followed (OutsideRootError, a ValueError, for a file elsewhere).
+    """
+    candidate = Path(inside_root(str(audio_root), path, allow_absolute=True))
     if candidate.is_file():
         return str(candidate)
-    wav = candidate.with_suffix(".wav")
+    wav = Path(inside_root(str(audio_root), str(Path(path).with_suffix(".wav")), allow_absolute=True))
     if wav.is_file():
         return str(wav)
     raise FileNotFoundError(f"audio file not found: {candidate} (nor {wav.name})")

@@ -24,7 +24,7 @@ def tracking_uri(params: Params) -> str:
     return f"sqlite:///{store / 'mlflow.db'}"
 
 
-def flat_settings(params: Params) -> dict[str, str]:
+def flat_settings(params: Params, sections: tuple[str, ...] = ("model", "train")) -> dict[str, str]:
     """Every setting the run depends on as `section.key` -> value (MLflow params are strings)."""
     flat = {"preset": params.preset}
 
@@ -35,7 +35,7 @@ def flat_settings(params: Params) -> dict[str, str]:
         else:
             flat[prefix] = str(value)
 
-    for section in ("model", "train"):
+    for section in sections:
         walk(section, getattr(params, section).model_dump())
     return flat
 

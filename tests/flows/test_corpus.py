@@ -14,9 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_corpus_flow_builds_and_reports(tmp_path, capsys):
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_corpus_flow_builds_and_reports(prefect_server, tmp_path, capsys):
     from flows.corpus import corpus
 
     settings = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
@@ -28,7 +26,7 @@ def test_corpus_flow_builds_and_reports(tmp_path, capsys):
         music={"synthetic_clips": 2, "recorded_clips": 1, "recorded_segment_s": 2.0},
     )
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings))
-    with prefect_test_harness():
+    with prefect_server.settings():
         metrics = corpus(str(tmp_path / "params.yaml"), str(tmp_path / "metrics" / "corpus.json"))
     assert json.loads((tmp_path / "metrics" / "corpus.json").read_text()) == metrics
     assert metrics["clips"] == 12 == len(read_manifest(str(tmp_path / "corpus" / "manifest.parquet")))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.evaluate import main
+from tests.tasks.evaluate.conftest import base_dirs, embedded_corpus, tiny_config, tiny_model, trained_dir  # noqa: F401
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tasks" / "evaluate" / "fixtures"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,3 +49,34 @@ def test_score_as_a_command():
          str(FIXTURES / "voicebench")], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
     assert "| advbench | harm | 2 | refusal_rate 50.00 | - |" in completed.stdout
+
+
+@pytest.mark.slow
+def test_the_stage_flow_publishes_metrics_tables_and_an_mlflow_run(tmp_path, trained_dir, embedded_corpus):
+    import mlflow
+    import yaml
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.evaluate import evaluate_flow
+
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(tracking)
+    experiment = mlflow.create_experiment("destaflow-flow-test", artifact_location=str(tmp_path / "artifacts"))
+    with mlflow.start_run(experiment_id=experiment) as train_run:
+        pass
+    (tmp_path / "run.json").write_text(json.dumps({"mlflow_run_id": train_run.info.run_id,
+                                                   "mlflow_experiment": "destaflow-flow-test", "tracking_uri": tracking}))
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    params["evaluate"] |= {"model": str(trained_dir), "train_run": str(tmp_path / "run.json"),
+                           "out": str(tmp_path / "out"), "plots": str(tmp_path / "plots"),
+                           "suites": {"embedded": {"data": str(embedded_corpus), "max_new_tokens": 3}},
+                           "forgetting": {"max_new_tokens": 3}}
+    params_path = tmp_path / "params.yaml"
+    params_path.write_text(yaml.safe_dump(params))
+    metrics_path = tmp_path / "metrics" / "evaluate.json"
+    # A generous start-up timeout: the test machine's two cores are shared.
+    with prefect_test_harness(server_startup_timeout=180):
+        metrics = evaluate_flow(str(params_path), str(metrics_path))
+    stored = json.loads(metrics_path.read_text())
+    assert set(stored) >= {"suites", "primary", "forgetting"}
+    assert mlflow.get_run(metrics["mlflow_run_id"]).data.tags["mlflow.parentRunId"] == train_run.info.run_id

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from prefect.artifacts import Artifact
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.generate import generate, summary_markdown
 from tasks.rows import read_rows
@@ -14,13 +13,13 @@ from tests.tasks.generate.helpers import write_params, write_small_manifest
 
 
 @pytest.mark.slow
-def test_flow_writes_rows_metrics_and_a_summary_artifact(tmp_path, capsys):
+def test_flow_writes_rows_metrics_and_a_summary_artifact(prefect_server, tmp_path, capsys):
     manifest = write_small_manifest(tmp_path / "corpus", speech_clips=1)
     _, params_file = write_params(tmp_path, manifest=manifest, out=str(tmp_path / "rows.jsonl"),
                                   work_dir=str(tmp_path / "work"), backend="transformers", max_new_tokens=8,
                                   nll_sample_rows=2)
     metrics_file = tmp_path / "metrics" / "generate.json"
-    with prefect_test_harness():
+    with prefect_server.settings():
         metrics = generate(str(params_file), str(metrics_file))
         artifact = Artifact.get("generate-summary")
 

@@ -52,11 +52,10 @@ def test_expected_error_exits_1_with_message_and_others_propagate(capsys):
 
 
 @pytest.mark.slow
-def test_publish_stage_writes_metrics_artifact_and_summary(tmp_path, capsys):
+def test_publish_stage_writes_metrics_artifact_and_summary(prefect_server, tmp_path, capsys):
     from prefect import flow
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.testing.utilities import prefect_test_harness
 
     metrics_path = tmp_path / "m" / "stage.json"
 
@@ -64,7 +63,7 @@ def test_publish_stage_writes_metrics_artifact_and_summary(tmp_path, capsys):
     def publishing():
         publish_stage({"rows": 3}, str(metrics_path), "| rows | 3 |", "demo-summary", "demo")
 
-    with prefect_test_harness():
+    with prefect_server.settings():
         publishing()
         with get_client(sync_client=True) as client:
             artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["demo-summary"])))

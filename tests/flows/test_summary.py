@@ -29,3 +29,17 @@ def test_summary_reports_each_stage_and_missing_ones(tmp_path, monkeypatch):
 def test_every_dvc_stage_declares_metrics():
     stages = yaml.safe_load((summary.REPO_ROOT / "dvc.yaml").read_text())["stages"]
     assert stages and all(stage.get("metrics") for stage in stages.values())
+
+
+def test_evaluate_metrics_show_as_condition_tables():
+    condition = {"accuracy": 40.0, "chance": 37.5, "by_attribute": {"gender": {"accuracy": 50.0, "chance": 50.0, "n": 2}}}
+    metrics = {"suites": {"embedded": {
+        "version": "1", "chance": {"all": 37.5, "gender": 50.0},
+        "conditions": {"trained": condition, "mismatched": {**condition, "accuracy": 30.0,
+                                                            "by_attribute": {"gender": {"accuracy": 0.0}}}},
+        "trained_minus_mismatched": {"accuracy": 10.0, "attribute.gender": 50.0}}},
+        "primary": {"suite": "embedded", "value": 40.0}, "forgetting": {"passed": True}}
+    text = summary.render({"evaluate": metrics})
+    assert "| category | trained | mismatched | trained-mismatched | chance |" in text
+    assert "| gender | 50.00 | 0.00 | 50.00 | 50.00 |" in text and "| all | 40.00 | 30.00 | 10.00 | 37.50 |" in text
+    assert "primary.value" in text and "by_attribute" not in text

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import yaml
 from prefect.artifacts import Artifact
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.validate_corpus import main, validate_corpus
 from tasks.manifest import to_frame, write_manifest
@@ -20,8 +19,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def prefect_api():
-    with prefect_test_harness():
+def prefect_api(prefect_server):
+    with prefect_server.settings():
         yield
 
 

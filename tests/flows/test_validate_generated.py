@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 from prefect.artifacts import Artifact
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.validate_generated import main, validate_generated
 from tasks.params import REPO_ROOT
@@ -19,8 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def prefect_api():
-    with prefect_test_harness():
+def prefect_api(prefect_server):
+    with prefect_server.settings():
         yield
 
 
@@ -45,6 +44,7 @@ def test_flow_passes_clean_rows_unchanged(prefect_api, tmp_path):
     metrics = validate_generated(str(params_file), str(metrics_file))
 
     assert metrics["passed"] and (metrics["rows"], metrics["clean"], metrics["quarantined"]) == (6, 6, 0)
+    assert set(metrics["grounding"]) >= {"attribute_rows", "grounded", "rate", "by_attribute"}
     assert json.loads(metrics_file.read_text()) == metrics
     assert read_rows(str(out / "clean.jsonl")) == read_rows(str(out / "rows.jsonl"))
     assert (out / "quarantine.jsonl").read_text() == ""

@@ -48,7 +48,7 @@ def test_s3_killed_during_push_fails_clearly_and_leaves_only_whole_objects(tmp_p
     for key, value in s3.env().items():
         monkeypatch.setenv(key, value)
     server = Server(s3_spec(s3, tmp_path / "s3", "the test's port"))
-    project = make_project(tmp_path / "project", files=40, size=2 * 2**20)
+    project = make_project(tmp_path / "project", files=20, size=2**20)
     with server:
         s3.create_bucket(BUCKET)
         configure_remote(project, BUCKET, s3.url)
@@ -69,17 +69,17 @@ def test_s3_killed_during_push_fails_clearly_and_leaves_only_whole_objects(tmp_p
 
     with server:  # back on the same data: the remote holds only whole objects, named by their md5
         stored = remote_objects(s3)
-        assert 0 < len(stored) < 42
+        assert 0 < len(stored) < 22  # 20 blobs + the .dir listing + the count
         for key, body in stored.items():
             assert key.replace("dvc/files/md5/", "").replace("/", "").removesuffix(".dir") == hashlib.md5(body).hexdigest()
         status = dvc(project, "status", "--cloud")
         assert "new:" in status.stdout  # what is missing is known
         push(project)
-        assert "up to date" in dvc(project, "status", "--cloud").stdout.lower()
+        assert "in sync" in dvc(project, "status", "--cloud").stdout
         clone = tmp_path / "clone"
         git(project, "add", "dvc.lock"), git(project, "commit", "-qm", "outputs")
         git(tmp_path, "clone", "-q", str(project), str(clone))
         configure_remote(clone, BUCKET, s3.url)
         assert dvc(clone, "pull").returncode == 0
-        assert (clone / "data/blobs/039.bin").read_bytes() == (project / "data/blobs/039.bin").read_bytes()
+        assert (clone / "data/blobs/019.bin").read_bytes() == (project / "data/blobs/019.bin").read_bytes()
     shutil.rmtree(tmp_path / "s3", ignore_errors=True)

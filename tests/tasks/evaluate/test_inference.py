@@ -1,7 +1,10 @@
 """Reference-faithful inference on tiny random-weight models: VAD, long-audio modes, batching, bad audio."""
 
+import json
+
 import numpy as np
 import pytest
+import torch
 
 from model import DeSTA25Model
 from tasks.evaluate.conditions import CONDITIONS, mismatched_items
@@ -44,12 +47,23 @@ def test_missing_audio_is_counted_and_reported(tiny_model, mmau_set):
     suite = load_suite("mmau", data=str(mmau_set))
     result = run_suite(suite, tiny_model, ["trained"], RunSettings(batch_size=2, max_new_tokens=4))["trained"]
     assert result.metrics["missing_audio"] == 1 and result.metrics["no_prediction"] == 1
-    assert result.metrics["error_examples"][0].startswith("m5: missing audio")
+    assert result.errors == [f"m5: missing audio: {mmau_set.parent / 'test-mini-audios' / 'm5.wav'}"]
     assert result.metrics["n"] == 4
     record = result.records[0]
     assert record["provenance"]["long_audio"] == "reference" and record["provenance"]["batch_size"] == 2
     assert record["provenance"]["version"] == "v05.15.25" and "im_start" in record["provenance"]["chat_template"]
     assert record["prompt"].startswith("[system] Focus on the audio clips and instructions.")
+
+
+def test_audio_linked_from_outside_the_suite_root_is_refused(tiny_model, mmau_set, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    first = mmau_set.parent / json.loads(mmau_set.read_text())[0]["audio_id"]
+    first.rename(elsewhere / "clip.wav")
+    first.symlink_to(elsewhere / "clip.wav")  # decodes fine, but lives outside the suite's audio root
+    suite = load_suite("mmau", data=str(mmau_set))
+    result = run_suite(suite, tiny_model, ["trained"], RunSettings(batch_size=2, max_new_tokens=4))["trained"]
+    refused = [example for example in result.metrics["error_examples"] if "audio refused" in example]
+    assert len(refused) == 1 and "leads outside the data root" in refused[0]
 
 
 def test_windows_mode_over_the_window_limit_is_an_unusable_item(base_dirs, tiny_config, mmau_set):
@@ -59,28 +73,33 @@ def test_windows_mode_over_the_window_limit_is_an_unusable_item(base_dirs, tiny_
     settings = RunSettings(batch_size=4, long_audio="windows", max_new_tokens=3)
     result = run_condition(suite, suite.adapter_instance.read(str(mmau_set)), model, "trained", settings)
     # m4 is 40 s: two windows, beyond max_audio_windows=1; the reference mode keeps its first 30 s instead.
-    assert result.metrics["unusable_items"] == 2 and any("m4" in e for e in result.metrics["error_examples"])
+    assert result.metrics["unusable_items"] == 2 and any(e.startswith("m4: model input") for e in result.errors)
     reference = run_condition(suite, suite.adapter_instance.read(str(mmau_set)), model, "trained",
                               RunSettings(batch_size=4, max_new_tokens=3))
     assert reference.metrics["unusable_items"] == 1
 
 
-def test_mismatched_items_swap_clips_within_a_kind(mmau_set):
-    items = load_suite("mmau").adapter_instance.read(str(mmau_set))
-    swapped, unmatched = mismatched_items(items, seed=0)
-    music = {i.id: i.audio for i in swapped if i.kind == "music"}
-    original = {i.id: i.audio for i in items if i.kind == "music"}
-    assert all(music[key] != original[key] for key in music) and set(music.values()) == set(original.values())
-    assert unmatched == 2  # one sound clip, one speech clip
-    assert swapped[2].messages[-1]["audios"] == [{"audio": swapped[2].audio}]
+def test_mismatched_items_swap_clips_within_a_kind(embedded_corpus):
+    items = load_suite("embedded").adapter_instance.read(str(embedded_corpus))
+    swapped = mismatched_items(items, seed=0)
+    for kind in ("speech", "sound", "music"):
+        before = {i.id: i.audio for i in items if i.kind == kind}
+        after = {i.id: i.audio for i in swapped if i.kind == kind}
+        assert all(after[key] != before[key] for key in before) and set(after.values()) == set(before.values())
+    assert all(i.messages[-1]["audios"] == [{"audio": i.audio}] for i in swapped)
+    assert [i.reference for i in swapped] == [i.reference for i in items]
 
 
-def test_four_conditions_and_the_difference(tiny_model, mmau_set):
-    suite = load_suite("mmau", data=str(mmau_set))
-    results = run_suite(suite, tiny_model, CONDITIONS, RunSettings(batch_size=4, max_new_tokens=3))
+def test_four_conditions_and_the_difference(tiny_model, embedded_corpus):
+    suite = load_suite("embedded", data=str(embedded_corpus))
+    settings = RunSettings(batch_size=4, max_new_tokens=3)
+    results = run_suite(suite, tiny_model, CONDITIONS, settings)
     assert set(results) == set(CONDITIONS)
-    text_only = results["text_only"].records[0]["prompt"]
-    assert "<waveform" not in text_only and "<|AUDIO|>" not in text_only
     delta = difference(results["trained"].metrics, results["mismatched"].metrics, suite.metrics)
     assert delta["accuracy"] == results["trained"].metrics["accuracy"] - results["mismatched"].metrics["accuracy"]
-    assert "task.music" in delta
+    assert "attribute.gender" in delta
+    # Text only reads no audio vectors: another connector gives the very same answers.
+    with torch.no_grad():
+        tiny_model.connector.proj.weight.add_(1.0)
+    again = run_condition(suite, results["trained"].items, tiny_model, "text_only", settings)
+    assert [r["output"] for r in again.records] == [r["output"] for r in results["text_only"].records]

@@ -2,18 +2,18 @@
 forgetting assertion on the real backbone."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from model import DeSTA25Config, DeSTA25Model
+from tasks import system_files
 from tasks.evaluate.forgetting import check_forgetting
 from tasks.evaluate.inference import Answerer, load_waveform
 from tasks.evaluate.registry import load_suite
 from tasks.evaluate.vad import NO_SPEECH_TRANSCRIPT
 
 pytestmark = pytest.mark.slow
-RECORDING = Path("/usr/share/sounds/alsa/Front_Center.wav")  # Debian alsa-utils: a voice saying "Front center"
+RECORDING = system_files.ALSA_SOUNDS.path / "Front_Center.wav"  # a voice saying "Front center"
 SMOL = {"llm": "HuggingFaceTB/SmolLM2-135M-Instruct", "encoder": "openai/whisper-tiny.en", "qformer_layers": 2,
         "num_queries": 16}
 

@@ -22,8 +22,11 @@ def stage_params(tmp_path, model_dir, corpus, **changes):
 
 def test_stage_outputs_and_metrics(tmp_path, trained_dir, embedded_corpus):
     params = stage_params(tmp_path, trained_dir, embedded_corpus)
-    metrics = evaluate(params)
+    evaluation = evaluate(params)
+    metrics = evaluation.metrics
     embedded = metrics["suites"]["embedded"]
+    assert evaluation.unanswered["embedded"] == [
+        f"n2/category: missing audio: {embedded_corpus.parent / 'audio' / 'n2.wav'}"]
     assert set(embedded["conditions"]) == {"untrained", "text_only", "mismatched", "trained"}
     assert embedded["version"] == "1" and embedded["chance"]["gender"] == 50.0
     assert embedded["conditions"]["trained"]["missing_audio"] == 1  # n2 (its category item)
@@ -66,3 +69,30 @@ def test_stage_without_a_trained_model(tmp_path, embedded_corpus):
 def test_params_refuse_a_suite_without_data():
     with pytest.raises(ValueError, match="suites.mmau.data"):
         EvaluateParams.model_validate({**load_params().evaluate.model_dump(), "suites": {"mmau": {}}})
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"conditions": ["untrained"]}, "must include trained"),
+    ({"primary": "mmau"}, "primary 'mmau' must be one of the suites run"),
+    ({"suites": {"nope": {"data": "x"}}}, "suites.nope: not a registered suite"),
+    ({"long_audio": "all"}, "long_audio"),
+    ({"judge": {"endpoint": "localhost:8000"}}, "http"),
+])
+def test_params_refuse_contradictions(change, message):
+    with pytest.raises(ValueError, match=message):
+        EvaluateParams.model_validate({**load_params().evaluate.model_dump(), **change})
+
+
+def test_mlflow_run_without_a_tracked_training_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    params = load_params()
+    section = EvaluateParams.model_validate({**params.evaluate.model_dump(), "out": str(tmp_path / "out"),
+                                             "plots": str(tmp_path / "plots"), "train_run": str(tmp_path / "run.json")})
+    params = params.model_copy(update={"evaluate": section})
+    (tmp_path / "out").mkdir()
+    (tmp_path / "run.json").write_text(json.dumps({"mlflow_run_id": None, "mlflow_experiment": "x", "tracking_uri": None}))
+    (tmp_path / "metrics.json").write_text("{}")
+    run_id = log_to_mlflow(params, {"primary": {"value": 1.0}}, str(tmp_path / "metrics.json"))
+    run = mlflow.get_run(run_id)
+    assert "mlflow.parentRunId" not in run.data.tags and run.data.params["evaluate.batch_size"] == "8"
+    assert run.data.metrics["primary.value"] == 1.0

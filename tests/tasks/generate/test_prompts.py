@@ -20,8 +20,8 @@ SOUND_MUSIC_CATEGORIES = {"description", "category_question", "reasoning", "comp
                           "constrained_format"}
 
 
-def test_pool_size_and_category_coverage():
-    pool = load_prompt_pool(POOL_FILE)
+def test_v1_pool_size_and_category_coverage():
+    pool = load_prompt_pool(REPO_ROOT / "tasks/generate/prompt_pool_v1.jsonl")
     speech = prompts_for_kind(pool, "speech")
     sound_or_music = {p.id: p for kind in ("sound", "music") for p in prompts_for_kind(pool, kind)}
     assert len({p.text for p in speech}) == len(speech) >= 300
@@ -33,13 +33,30 @@ def test_pool_size_and_category_coverage():
     assert not [p.text for p in pool if "emotion" in p.text.lower()]  # no emotion labels exist to ground them
 
 
-def test_committed_pool_is_what_the_builder_writes():
-    committed = [json.loads(line) for line in (REPO_ROOT / POOL_FILE).read_text().splitlines()]
-    assert committed == build_pool()
+@pytest.mark.parametrize("version", [1, 2])
+def test_committed_pools_are_what_the_builder_writes(version):
+    path = REPO_ROOT / f"tasks/generate/prompt_pool_v{version}.jsonl"
+    committed = [json.loads(line) for line in path.read_text().splitlines()]
+    assert committed == build_pool(version)
+
+
+def test_v2_asks_for_described_attributes_and_names_every_asked_category():
+    from tasks.generate.grounding import asked_attributes
+
+    pool = load_prompt_pool(REPO_ROOT / "tasks/generate/prompt_pool_v2.jsonl")
+    asked = set(asked_attributes())
+    assert asked <= {prompt.category for prompt in pool}  # every asked_by category has prompts
+    shares = {kind: sum(p.category in asked for p in prompts_for_kind(pool, kind)) / len(prompts_for_kind(pool, kind))
+              for kind in ("speech", "sound", "music")}
+    assert shares["speech"] >= 0.4 and min(shares.values()) >= 0.3
+    # Yes/no questions let an answer skip the value ("Yes."): v2's attribute questions have none.
+    yes_no = [p.text for p in pool if p.category in asked and p.text.startswith(("Is ", "Does ", "Would "))
+              and " or " not in p.text]
+    assert not yes_no
 
 
 def test_sampling_depends_only_on_seed_and_row_id():
-    pool = load_prompt_pool(POOL_FILE)
+    pool = load_prompt_pool(REPO_ROOT / "tasks/generate/prompt_pool_v1.jsonl")  # the largest pool: the widest spread
     ids = [f"clip-{n:03d}" for n in range(200)]
     forward = {row_id: sample_prompt(pool, "speech", 7, row_id).id for row_id in ids}
     backward = {row_id: sample_prompt(pool, "speech", 7, row_id).id for row_id in reversed(ids)}

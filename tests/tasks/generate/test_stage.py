@@ -119,3 +119,17 @@ def test_two_generate_runs_on_one_work_dir_the_second_is_refused_naming_the_firs
             first.kill()
             first.wait(timeout=30)
     assert not (tmp_path / "rows.jsonl").exists()
+
+
+def test_only_answers_that_miss_an_asked_described_value_count_as_ungrounded():
+    from tasks.generate.stage import states_described_value
+
+    categories = {"g": "gender_question", "d": "description"}
+    speech = "[00:00-00:02] Hello. (Gender: Female, Duration: 2s)"
+    row = lambda prompt_id, response: {"prompt_id": prompt_id, "response": response,  # noqa: E731
+                                       "seed_description": speech}
+    assert states_described_value(row("g", "The speaker is a woman."), categories)
+    assert not states_described_value(row("g", "The speaker is male."), categories)
+    assert not states_described_value(row("g", "Yes."), categories)
+    assert states_described_value(row("d", "Someone says hello."), categories)  # asks for no attribute
+    assert states_described_value(row("g", "Yes."), {})  # retry_ungrounded off: no categories

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from tasks import system_files
 from tasks.params import REPO_ROOT
 
 QUESTION = "What does the speaker say?"
@@ -42,7 +43,7 @@ def perturbed_copy(model_dir: Path, target: Path, scale: float) -> Path:
 def write_clip(audio_root: Path, name: str = "audio/speech/morning.wav", text: str = SPOKEN) -> str:
     path = audio_root / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["espeak-ng", "-w", str(path), text], check=True)
+    subprocess.run([str(system_files.ESPEAK_NG.path), "-w", str(path), text], check=True)
     return name
 
 

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tasks.params import PrimaryMetricParams
 from tasks.register.gate import Evaluation, RegisterError, decide, read_evaluation
 from tests.tasks.register.helpers import evaluation
 
@@ -14,7 +13,7 @@ from tests.tasks.register.helpers import evaluation
 def record(tmp_path, accuracy, **kwargs) -> Evaluation:
     path = tmp_path / f"evaluate-{accuracy}.json"
     path.write_text(json.dumps(evaluation(accuracy, **kwargs)))
-    return read_evaluation(path, PrimaryMetricParams())
+    return read_evaluation(path)
 
 
 def test_first_passing_version_becomes_champion(tmp_path):
@@ -68,9 +67,10 @@ def test_champion_without_gate_tags_is_named(tmp_path):
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d["suites"].pop("embedded"), "no suite 'embedded'"),
-        (lambda d: d["suites"]["embedded"]["conditions"]["trained"].pop("accuracy"), "conditions.trained.accuracy is None"),
-        (lambda d: d["suites"]["embedded"]["conditions"]["trained"].update(accuracy="high"), "not a number"),
+        (lambda d: d.pop("primary"), "`primary` must hold suite, version, metric and value"),
+        (lambda d: d["primary"].pop("version"), "`primary` must hold"),
+        (lambda d: d["primary"].update(value="high"), "not a finite number"),
+        (lambda d: d["primary"].update(value=float("nan")), "not a finite number"),
         (lambda d: d.pop("forgetting"), "forgetting.passed"),
     ],
 )
@@ -80,9 +80,9 @@ def test_bad_evaluation_file_names_the_key(tmp_path, mutate, message):
     path = tmp_path / "evaluate.json"
     path.write_text(json.dumps(data))
     with pytest.raises(RegisterError, match=message):
-        read_evaluation(path, PrimaryMetricParams())
+        read_evaluation(path)
 
 
 def test_missing_evaluation_says_which_stage(tmp_path):
     with pytest.raises(RegisterError, match="run the evaluate stage"):
-        read_evaluation(tmp_path / "nope.json", PrimaryMetricParams())
+        read_evaluation(tmp_path / "nope.json")

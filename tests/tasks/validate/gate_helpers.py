@@ -105,6 +105,7 @@ def generated_params(**overrides):
 
 BACKBONE = load_params().model.llm
 LOCATOR = "<|AUDIO|>"
+# The pool the gate flow checks against: the one params.yaml configures.
 POOL = load_prompt_pool(load_params().generate.prompt_pool)
 
 

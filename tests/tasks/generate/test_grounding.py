@@ -8,7 +8,7 @@ import pytest
 
 from tasks.generate.prompts import Prompt
 from tasks.generate.seed import default_wording
-from tasks.validate.grounding import described_values, grounding_report, judge, main
+from tasks.generate.grounding import described_values, grounding_report, judge, main
 
 POOL = [Prompt("g1", "speech", "gender_question", "Is the speaker male or female?"),
         Prompt("v1", "speech", "volume_question", "How loud is the speaker?"),
@@ -44,6 +44,9 @@ def test_described_values_read_each_name_up_to_the_next_label():
     ("volume", "Quiet", "The speaker talks softly.", "grounded"),
     ("pitch", "High", "A high-pitched voice.", "grounded"),
     ("pitch", "Low", "A deep voice.", "grounded"),
+    ("volume", "Quiet", "The voice was quiet, it wasn't loud at all.", "grounded"),
+    ("gender", "Female", "A woman, not a man.", "grounded"),
+    ("gender", "Female", "He is not a woman.", "contradicted"),
 ])
 def test_enumerated_values_use_synonyms_and_competitors(attribute, value, answer, outcome):
     assert judge(answer, default_wording().of(attribute), value) == outcome

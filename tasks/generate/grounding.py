@@ -5,10 +5,11 @@ tasks/generate/attribute_wording.yaml) and its seed description gives that attri
 answer then is
 - grounded: it states the value (one of the value's synonyms; for a value without synonyms, every content
   word of the value, "dog bark" -> "a dog barking") and names no competing value of the attribute;
-- contradicted: it names a competing value and not the described one ("faint" for `Volume: Normal`);
+- contradicted: it names a competing value and not the described one ("faint" for `Volume: Normal`); a
+  a value right after a negation ("it wasn't loud", "not a woman") is not stated;
 - hedged: it names both; ignored: neither.
 The metric is what the target gate reports beside its checks (metrics/validate_generated.json
-`grounding`); `python -m tasks.validate.grounding ROWS.jsonl` prints it for any rows file.
+`grounding`); `python -m tasks.generate.grounding ROWS.jsonl` prints it for any rows file.
 """
 
 from __future__ import annotations
@@ -68,6 +69,15 @@ def described_values(seed_description: str, name: str) -> set[str]:
     return {match.strip() for match in pattern.findall(seed_description)}
 
 
+NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bnor|\bno|\bneither)(?:\s+\w+){0,2}\s*$", re.IGNORECASE)
+
+
+def asserted(pattern: re.Pattern, answer: str) -> bool:
+    """The phrase occurs at least once without a negation just before it ("it wasn't loud" asserts no loudness)."""
+    return any(not NEGATION.search(answer[max(0, match.start() - 40):match.start()])
+               for match in pattern.finditer(answer))
+
+
 def synonyms_of(wording: AttributeWording, value: str) -> list[str] | None:
     for raw, words in wording.synonyms.items():
         if value.lower() in (raw.lower(), wording.render(raw).lower()):
@@ -79,10 +89,10 @@ def judge(answer: str, wording: AttributeWording, value: str) -> str:
     own = synonyms_of(wording, value)
     if own is None:
         return "grounded" if states_free_text(value, tokens(answer)) else "ignored"
-    stated = any(phrase_regex(word).search(answer) for word in own)
+    stated = any(asserted(phrase_regex(word), answer) for word in own)
     others = [word for raw, words in wording.synonyms.items() if [raw, *words] != own for word in [raw, *words]
               if word.lower() not in {own_word.lower() for own_word in own}]
-    competing = any(phrase_regex(word).search(answer) for word in others)
+    competing = any(asserted(phrase_regex(word), answer) for word in others)
     return {(True, False): "grounded", (False, True): "contradicted", (True, True): "hedged"}.get(
         (stated, competing), "ignored")
 
