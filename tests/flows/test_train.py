@@ -6,17 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.train import main, train
-from tests.tasks.train.conftest import make_rows, write_project
+from tests.tasks.train.conftest import base_dirs, make_rows, write_project  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def prefect_api():
-    with prefect_test_harness(server_startup_timeout=180):  # a busy 2-core machine starts it slowly
+@pytest.fixture
+def prefect_api(prefect_server):
+    with prefect_server.settings():
         yield
 
 
