@@ -24,7 +24,7 @@ from tasks.stage_params import load_stage_params
 
 # What this stage reads of params.yaml (its DVC params derive from it; see tasks/stage_params.py).
 # The MLflow experiment comes from train when the training run recorded none.
-READS = ("preset", "evaluate", "train.experiment")
+READS = ("preset", "model", "evaluate", "train.experiment")
 
 
 @task(name="evaluate-suites")
