@@ -74,7 +74,7 @@ class DeSTA25Config(PretrainedConfig):
         audio_end_marker: str = "",
         # False (the reference): the Q-Former reads all 1,500 states of each 30 s window, padding included.
         # True: it reads only the clip's own states (the padding's are masked out of the cross-attention).
-        mask_padding_frames: bool = False,
+        mask_padding_frames: bool = True,
         **kwargs,
     ):
         self.llm = llm
@@ -512,6 +512,7 @@ class DeSTA25Model(nn.Module):
         reference_config = json.loads(config_file.read_text()) if config_file.is_file() else {}
         tensors = _reference_tensors_to_ours(load_file(str(weights_file)), source=str(weights_file))
         overrides.setdefault("dtype", "bfloat16" if str(device).startswith("cuda") else "float32")
+        overrides.setdefault("mask_padding_frames", False)  # the reference's Q-Former reads the padding states too
         config = DeSTA25Config(
             llm=llm or reference_config.get("llm_model_id"),
             encoder=encoder or reference_config.get("encoder_model_id"),
