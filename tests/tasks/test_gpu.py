@@ -22,6 +22,9 @@ def test_slot_is_taken_from_the_global_limit(prefect_server):
     from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
 
     with prefect_server.settings(), get_client(sync_client=True) as client:
+        # The session's server is shared: the deployments test may have created the limit already.
+        if any(limit.name == GPU_LIMIT for limit in client.read_global_concurrency_limits()):
+            client.delete_global_concurrency_limit_by_name(GPU_LIMIT)
         with pytest.raises(ConcurrencySlotAcquisitionError):  # strict: a GPU host without the limit is a set-up error
             with gpu_slot(needed=True):
                 pass

@@ -144,8 +144,19 @@ def test_the_same_key_in_different_sections_is_no_duplicate(tmp_path):
     assert load_params(path).generate.seed == load_params(path).corpus.seed  # both sections have `seed`
 
 
-KEY_LINES = [number for number, line in enumerate((REPO_ROOT / "params.yaml").read_text().splitlines())
-             if re.match(r"^\s*[A-Za-z_]+:", line)]
+def key_lines(text: str) -> list[int]:
+    """Lines that hold one whole `key: value` entry (not a line of a flow collection spread over lines)."""
+    found, depth = [], 0
+    for number, line in enumerate(text.splitlines()):
+        code = re.sub(r'"[^"]*"|\'[^\']*\'', "", line).split(" #")[0]  # brackets inside strings don't count
+        opened = code.count("[") + code.count("{") - code.count("]") - code.count("}")
+        if depth == 0 and opened == 0 and re.match(r"^\s*[A-Za-z_]+:", line):
+            found.append(number)
+        depth += opened
+    return found
+
+
+KEY_LINES = key_lines((REPO_ROOT / "params.yaml").read_text())
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
