@@ -117,19 +117,32 @@ def _stat_fields(pid: int) -> list[str] | None:
         return None
 
 
+def _has_live_thread(pid: int) -> bool:
+    """Whether any thread of `pid` still runs. A multi-threaded process's leader shows as a zombie as soon
+    as its own thread exits, while the other threads still hold its files (listening sockets included)."""
+    for stat in Path(f"/proc/{pid}/task").glob("[0-9]*/stat"):
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
+
+
 def is_alive(pid: int) -> bool:
     """A running process. Zombies do not count: in a container PID 1 may never reap them."""
-    fields = _stat_fields(pid)
-    return fields is not None and fields[0] != "Z"
+    return _stat_fields(pid) is not None and _has_live_thread(pid)
 
 
 def group_members(pgid: int) -> list[int]:
     """Live processes of a process group."""
     members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        fields = _stat_fields(int(stat.parent.name))
-        if fields and fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(stat.parent.name))
+        pid = int(stat.parent.name)
+        fields = _stat_fields(pid)
+        if fields and int(fields[2]) == pgid and _has_live_thread(pid):
+            members.append(pid)
     return members
 
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tasks.servers import (Port, PortInUse, Server, ServerSpec, ServerStartError, free_port, group_members,
-                           is_alive)
+                           is_alive, port_is_free)
 
 # An HTTP server that also starts a child (like a server's workers): both must go when the group is stopped.
 WITH_CHILD = ("import subprocess, sys; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)']); "
@@ -101,3 +101,28 @@ def test_a_server_never_healthy_is_stopped_with_the_hint(tmp_path):
     with pytest.raises(ServerStartError, match=r"not healthy at .*/missing after 2 s \(raise WEB_TIMEOUT\)"):
         server.start()
     assert time.monotonic() - started < 15 and server.status() == "down"
+
+
+# The main thread ends (the leader turns zombie) while another thread keeps a listening socket, as a
+# multi-threaded server's threads do for a moment after a SIGKILL.
+LEADER_GONE_THREAD_LISTENS = (
+    "import ctypes, socket, sys, threading, time\n"
+    "listener = socket.create_server(('127.0.0.1', int(sys.argv[1])))\n"
+    "threading.Thread(target=time.sleep, args=(300,)).start()\n"
+    "ctypes.CDLL(None).pthread_exit(None)\n")
+
+
+def test_a_process_whose_leader_thread_ended_is_alive_while_another_thread_holds_its_files():
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", LEADER_GONE_THREAD_LISTENS, str(port)], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while "Z" not in open(f"/proc/{process.pid}/stat").read().rsplit(")", 1)[1].split()[0]:
+            assert time.monotonic() < deadline, "the leader thread never ended"
+            time.sleep(0.05)
+        assert is_alive(process.pid) and group_members(process.pid) == [process.pid]
+        assert not port_is_free(port)  # what a restart would hit if the group counted as gone
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert not is_alive(process.pid) and group_members(process.pid) == []
