@@ -40,3 +40,12 @@ def pytest_collection_modifyitems(config, items):
 def _previous_outputs_in_tmp(tmp_path_factory, monkeypatch):
     """Stages run by tests set their previous outputs aside in a temporary folder, not the repo's .work/."""
     monkeypatch.setenv("DESTAFLOW_PREVIOUS_DIR", str(tmp_path_factory.mktemp("previous")))
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_mlflow_store():
+    """A test's MLflow records go to its own store: MLflow's fallback `./mlruns` lands in the user's tree."""
+    stray = os.path.join(os.getcwd(), "mlruns")
+    existed = os.path.exists(stray)
+    yield
+    assert existed or not os.path.exists(stray), f"this test left an MLflow file store in {stray}"

@@ -24,7 +24,7 @@ from tasks.evaluate.judge import make_judge
 from tasks.evaluate.registry import Suite, load_suite
 from tasks.evaluate.run import ConditionResult, RunSettings, difference, run_suite, suite_conditions
 from tasks.params import Params
-from tasks.train.tracking import flat_settings, tracking_uri
+from tasks.train.tracking import flat_settings, tracking_uri, use_experiment
 
 
 class EvaluateError(RuntimeError):
@@ -159,8 +159,8 @@ def log_to_mlflow(params: Params, metrics: dict, metrics_path: str) -> str:
     train = json.loads(run_file.read_text())
     train_run_id = train.get("mlflow_run_id")
     # A training run without tracking records no URI: the same default store the train stage would use.
-    mlflow.set_tracking_uri(train.get("tracking_uri") or tracking_uri(params))
-    mlflow.set_experiment(train.get("mlflow_experiment") or params.train.experiment)
+    use_experiment(train.get("tracking_uri") or tracking_uri(params),
+                   train.get("mlflow_experiment") or params.train.experiment)
     tags = {"destaflow.stage": "evaluate", "destaflow.train_run_id": str(train_run_id)}
     if train_run_id:
         tags["mlflow.parentRunId"] = train_run_id

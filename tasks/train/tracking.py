@@ -24,6 +24,19 @@ def tracking_uri(params: Params) -> str:
     return f"sqlite:///{store / 'mlflow.db'}"
 
 
+def use_experiment(uri: str, name: str) -> None:
+    """Point MLflow at `uri` and experiment `name`. A local SQLite store has no artifact root of its own
+    (MLflow would write `./mlruns` in whatever folder the process runs in): its artifacts go beside the
+    database, in `<database folder>/artifacts`."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    if uri.startswith("sqlite:///") and mlflow.get_experiment_by_name(name) is None:
+        artifacts = Path(uri.removeprefix("sqlite:///")).parent / "artifacts"
+        mlflow.create_experiment(name, artifact_location=artifacts.resolve().as_uri())
+    mlflow.set_experiment(name)
+
+
 def flat_settings(params: Params, sections: tuple[str, ...] = ("model", "train")) -> dict[str, str]:
     """Every setting the run depends on as `section.key` -> value (MLflow params are strings)."""
     flat = {"preset": params.preset}
@@ -80,8 +93,7 @@ def start_run(params: Params, input_paths: list[str], resume_run_id: str | None)
     """Start (or, after a restart, reopen) the run; the Trainer's MLflow callback then logs into it."""
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri(params))
-    mlflow.set_experiment(params.train.experiment)
+    use_experiment(tracking_uri(params), params.train.experiment)
     run = mlflow.start_run(run_id=resume_run_id, run_name=None if resume_run_id else f"train-{params.preset}")
     if resume_run_id is None:
         mlflow.log_params(flat_settings(params))

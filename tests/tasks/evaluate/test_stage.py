@@ -96,3 +96,6 @@ def test_mlflow_run_without_a_tracked_training_run(tmp_path, monkeypatch):
     run = mlflow.get_run(run_id)
     assert "mlflow.parentRunId" not in run.data.tags and run.data.params["evaluate.batch_size"] == "8"
     assert run.data.metrics["primary.value"] == 1.0
+    # A local store keeps its artifacts beside its database, not in ./mlruns of the working folder.
+    assert run.info.artifact_uri.startswith((tmp_path / "artifacts").as_uri())
+    assert (tmp_path / "artifacts").is_dir()
