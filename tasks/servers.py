@@ -109,39 +109,32 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
         return "(no log written)"
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    """State, parent, process group, ... of a process (after the parenthesised name), None if gone."""
+def _stat_fields(stat_file: Path) -> list[str] | None:
+    """State, parent, process group, ... of a process or thread (after the parenthesised name), None if gone."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return stat_file.read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
 
 
-def _has_live_thread(pid: int) -> bool:
-    """Whether any thread of `pid` still runs. A multi-threaded process's leader shows as a zombie as soon
-    as its own thread exits, while the other threads still hold its files (listening sockets included)."""
-    for stat in Path(f"/proc/{pid}/task").glob("[0-9]*/stat"):
-        try:
-            state = stat.read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state not in ("Z", "X"):
+def is_alive(pid: int) -> bool:
+    """A running process: one of its threads still runs. Zombies do not count (in a container PID 1 may never
+    reap them), but a multi-threaded process's leader shows as a zombie as soon as its own thread exits, while
+    the other threads still hold its files, listening sockets included."""
+    for stat_file in Path(f"/proc/{pid}/task").glob("[0-9]*/stat"):
+        fields = _stat_fields(stat_file)
+        if fields and fields[0] not in ("Z", "X"):
             return True
     return False
-
-
-def is_alive(pid: int) -> bool:
-    """A running process. Zombies do not count: in a container PID 1 may never reap them."""
-    return _stat_fields(pid) is not None and _has_live_thread(pid)
 
 
 def group_members(pgid: int) -> list[int]:
     """Live processes of a process group."""
     members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        pid = int(stat.parent.name)
-        fields = _stat_fields(pid)
-        if fields and int(fields[2]) == pgid and _has_live_thread(pid):
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        pid = int(stat_file.parent.name)
+        fields = _stat_fields(stat_file)
+        if fields and int(fields[2]) == pgid and is_alive(pid):
             members.append(pid)
     return members
 
