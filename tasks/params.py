@@ -424,6 +424,10 @@ class RegisterParams(Section):
     greater_is_better: bool = True
     # The challenger must beat the champion's primary metric by more than this (same suite version).
     margin: float = Field(0.01, ge=0.0)
+    # What every challenger, the first one too, must beat by the margin on the same suite before it can become
+    # champion: conditions of evaluate (the same items without hearing: text_only, untrained) and `chance`
+    # (the suite's chance level). A model no better than not listening is never promoted.
+    baselines: list[Literal["untrained", "text_only", "mismatched", "chance"]] = ["text_only", "chance"]
     # Served clips: a request's audio path must resolve (links followed) inside this folder.
     audio_root: str = "data/corpus"
     # Tokens the served model writes per answer unless a request asks otherwise.
@@ -476,6 +480,15 @@ class Params(Section):
                 f"{corpus.max_duration_s:g} s clips may be written, but the gate accepts durations in "
                 f"[validate_corpus.min_duration_s={gate.min_duration_s:g}, validate_corpus.max_duration_s="
                 f"{gate.max_duration_s:g}]; keep corpus.max_duration_s inside the gate's bounds"))
+        return self
+
+    @model_validator(mode="after")
+    def _gate_baselines_are_evaluated(self) -> "Params":
+        missing = [name for name in self.registry.baselines if name != "chance" and name not in self.evaluate.conditions]
+        if missing:
+            raise Contradiction("register.baselines", (
+                f"{missing} must be beaten before promotion, but evaluate.conditions={self.evaluate.conditions} does "
+                "not run them; add them to evaluate.conditions or remove them from register.baselines"))
         return self
 
     @model_validator(mode="after")

@@ -1,7 +1,8 @@
 """The champion gate: does a challenger replace the champion? Pure functions over evaluation records.
 
-A challenger is promoted when the forgetting check of evaluate passed AND either no champion exists yet or
-its primary metric beats the champion's by more than the margin, measured on the same suite version. The
+A challenger is promoted when the forgetting check of evaluate passed, its primary metric beats each
+baseline of the same suite (not hearing the audio: text_only; guessing: chance) by more than the margin, AND
+either no champion exists yet or it beats the champion's by more than the margin on the same suite version. The
 decision and every reason are stored as model-version tags, so the registry itself says why each version is
 (or is not) the champion.
 """
@@ -27,6 +28,8 @@ TAG_VALUE = "primary.value"
 TAG_FORGETTING = "forgetting.passed"
 TAG_DECISION = "gate.decision"
 TAG_REASONS = "gate.reasons"
+TAG_BASELINE = "baseline."
+CHANCE = "chance"
 FLOAT_TOLERANCE = 1e-9
 
 
@@ -42,6 +45,8 @@ class Evaluation:
     forgetting_passed: bool
     forgetting: dict
     suite_versions: dict[str, str]
+    # Baseline name -> its value of the primary metric on the same suite (register.baselines).
+    baselines: dict[str, float]
 
     def tags(self) -> dict[str, str]:
         return {
@@ -49,6 +54,7 @@ class Evaluation:
             TAG_CONDITION: self.condition, TAG_VALUE: repr(self.value), TAG_FORGETTING: str(self.forgetting_passed).lower(),
             "forgetting": json.dumps(self.forgetting, sort_keys=True),
             **{f"eval.{suite}.version": version for suite, version in self.suite_versions.items()},
+            **{TAG_BASELINE + name: repr(value) for name, value in self.baselines.items()},
         }  # fmt: skip
 
     @classmethod
@@ -62,11 +68,13 @@ class Evaluation:
             condition=tags[TAG_CONDITION], value=float(tags[TAG_VALUE]),
             forgetting_passed=tags.get(TAG_FORGETTING) == "true", forgetting=json.loads(tags.get("forgetting", "{}")),
             suite_versions={key[5:-8]: value for key, value in tags.items() if key.startswith("eval.") and key.endswith(".version")},
+            baselines={key[len(TAG_BASELINE):]: float(value) for key, value in tags.items() if key.startswith(TAG_BASELINE)},
         )  # fmt: skip
 
 
-def read_evaluation(path: str | Path) -> Evaluation:
-    """metrics/evaluate.json (schema in INTERFACES.md) -> its primary metric and the forgetting check."""
+def read_evaluation(path: str | Path, baselines: list[str] = ()) -> Evaluation:
+    """metrics/evaluate.json (schema in INTERFACES.md) -> its primary metric, the named baselines of its suite
+    and the forgetting check."""
     path = Path(path)
     try:
         report = json.loads(path.read_text())
@@ -90,7 +98,22 @@ def read_evaluation(path: str | Path) -> Evaluation:
         suite=str(primary["suite"]), suite_version=str(primary["version"]), metric=str(primary["metric"]),
         condition=str(primary.get("condition", "trained")), value=float(value), forgetting_passed=forgetting["passed"],
         forgetting=forgetting, suite_versions={name: str(s.get("version", "")) for name, s in suites.items()},
+        baselines={name: baseline_value(path, suites.get(primary["suite"]) or {}, primary, name) for name in baselines},
     )
+
+
+def baseline_value(path: Path, suite: dict, primary: dict, name: str) -> float:
+    """The primary metric of a baseline: a condition evaluate ran, or the suite's chance level."""
+    where = f"suites.{primary['suite']}"
+    if name == CHANCE:
+        value, key = (suite.get(CHANCE) or {}).get("all"), f"{where}.chance.all"
+    else:
+        value = ((suite.get("conditions") or {}).get(name) or {}).get(primary["metric"])
+        key = f"{where}.conditions.{name}.{primary['metric']}"
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise RegisterError(f"{path}: {key} is {value!r}, not a number, but register.baselines asks the challenger to "
+                            f"beat {name}; run evaluate with that condition or remove {name} from register.baselines")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -111,9 +134,15 @@ def decide(challenger: Evaluation, champion: Evaluation | None, margin: float, g
     else:
         reasons.append(f"forgetting check failed ({json.dumps(challenger.forgetting, sort_keys=True)})")
     name = f"{challenger.suite}/{challenger.condition}/{challenger.metric}"
+    passed = challenger.forgetting_passed
+    for baseline, value in challenger.baselines.items():
+        beats, reason = compare(challenger.value, value, f"{name} {challenger.value:.4g} vs {baseline} {value:.4g}",
+                                margin, greater_is_better)
+        passed &= beats
+        reasons.append(reason)
     if champion is None:
         reasons.append(f"no champion yet: {name} = {challenger.value:.4g} on suite version {challenger.suite_version}")
-        return Decision(challenger.forgetting_passed, tuple(reasons))
+        return Decision(passed, tuple(reasons))
     against = f"champion v{champion_version}" if champion_version else "the champion"
     if (champion.suite, champion.metric, champion.condition) != (challenger.suite, challenger.metric, challenger.condition):
         reasons.append(f"{against} was measured by {champion.suite}/{champion.condition}/{champion.metric}, not {name}; "
@@ -123,11 +152,17 @@ def decide(challenger: Evaluation, champion: Evaluation | None, margin: float, g
         reasons.append(f"suite {challenger.suite} version {challenger.suite_version} differs from {against}'s "
                        f"{champion.suite_version}; re-evaluate the champion on this version to compare")
         return Decision(False, tuple(reasons))
-    gain = (challenger.value - champion.value) * (1 if greater_is_better else -1)
+    beats, reason = compare(challenger.value, champion.value, f"{name} {challenger.value:.4g} vs {against} "
+                            f"{champion.value:.4g}", margin, greater_is_better)
+    reasons.append(reason)
+    return Decision(passed and beats, tuple(reasons))
+
+
+def compare(value: float, other: float, what: str, margin: float, greater_is_better: bool) -> tuple[bool, str]:
+    """Does value beat other by more than the margin; and the sentence saying so."""
+    gain = (value - other) * (1 if greater_is_better else -1)
     # A gain equal to the margin up to float rounding (0.51 - 0.5 = 0.010000000000000009) does not beat it.
     beats = gain - margin > FLOAT_TOLERANCE
     direction = "higher" if greater_is_better else "lower"
-    reasons.append(
-        f"{name} {challenger.value:.4g} vs {against} {champion.value:.4g}: {'+' if gain >= 0 else ''}{gain:.4g} "
-        f"({direction} is better) {'beats' if beats else 'does not beat'} the margin {margin:g}")
-    return Decision(challenger.forgetting_passed and beats, tuple(reasons))
+    return beats, (f"{what}: {'+' if gain >= 0 else ''}{gain:.4g} ({direction} is better) "
+                   f"{'beats' if beats else 'does not beat'} the margin {margin:g}")

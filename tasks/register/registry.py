@@ -164,7 +164,7 @@ def register(params: Params) -> Registration:
     run_id = read_run_id(REPO_ROOT / settings.train_run, "written by the train stage")
     if run_id is None:
         raise RegisterError(f"{REPO_ROOT / settings.train_run}: missing; the train stage writes it with its MLflow run")
-    evaluation = read_evaluation(REPO_ROOT / settings.evaluation)
+    evaluation = read_evaluation(REPO_ROOT / settings.evaluation, settings.baselines)
     weights = weights_digest(model_dir)
     existing = find_version(name, weights, evaluation)
     if existing is not None:

@@ -96,6 +96,9 @@ def test_params_override_preset(tmp_path):
         (lambda d: d["corpus"].update(max_duration_s=60.0), "corpus.max_duration_s",
          "validate_corpus.max_duration_s=30.5"),
         (lambda d: d["corpus"].update(max_duration_s=0.1), "corpus.max_duration_s", "validate_corpus.min_duration_s=0.2"),
+        (lambda d: d["evaluate"].update(conditions=["trained", "mismatched"]), "register.baselines",
+         "['text_only'] must be beaten"),
+        (lambda d: d["register"].update(baselines=["trained"]), "register.baselines.0", "'chance'"),
     ],
 )
 def test_bad_value_names_key_and_reason(tmp_path, mutate, key, reason):

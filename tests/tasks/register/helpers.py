@@ -58,11 +58,13 @@ def training_row(audio: str) -> dict:
     }  # fmt: skip
 
 
-def evaluation(accuracy: float, forgetting_passed: bool = True, version: str = "embedded-v1") -> dict:
+def evaluation(accuracy: float, forgetting_passed: bool = True, version: str = "embedded-v1",
+               text_only: float = 0.3, chance: float = 0.25) -> dict:
     return {
         "suites": {"embedded": {"version": version, "conditions": {"trained": {"accuracy": accuracy},
-                                                                    "untrained": {"accuracy": 0.25}},
-                                "chance": {"accuracy": 0.25}},
+                                                                    "untrained": {"accuracy": 0.25},
+                                                                    "text_only": {"accuracy": text_only}},
+                                "chance": {"all": chance, "gender": 0.5}},
                    "mmau": {"version": "v05.15.25", "conditions": {"trained": {"accuracy": 0.3}}}},
         "primary": {"suite": "embedded", "version": version, "metric": "accuracy", "value": accuracy},
         "forgetting": {"lora": False, "identical": forgetting_passed, "if_rate_delta": None, "passed": forgetting_passed},
