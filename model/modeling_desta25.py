@@ -40,6 +40,8 @@ from model.processing_desta25 import (
 )
 
 WEIGHTS_FILE = "model.safetensors"
+# Tokens of a Whisper transcript of one 30 s window, its start tokens included.
+ASR_MAX_TOKENS = 128
 DEFAULT_LORA = {"enabled": False, "r": 8, "alpha": 16, "dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}
 
 
@@ -388,7 +390,9 @@ class DeSTA25Model(nn.Module):
         texts = []
         for waveform in waveforms:
             features = self.processor.audio_features([AudioClip("", waveform, None)])
-            ids = self.whisper.generate(features.to(self.device, self.whisper.dtype), max_new_tokens=128)
+            # max_length, not max_new_tokens: Whisper's generation config sets max_length (448), so passing
+            # max_new_tokens too makes transformers warn on every call.
+            ids = self.whisper.generate(features.to(self.device, self.whisper.dtype), max_length=ASR_MAX_TOKENS)
             texts.append(" ".join(t.strip() for t in self._asr_tokenizer.batch_decode(ids, skip_special_tokens=True)))
         return texts
 
