@@ -20,10 +20,12 @@ def condition_model(name: str, trained, seed: int):
 
 
 def mismatched_items(items: Sequence[Item], seed: int) -> list[Item]:
-    """Items whose clip is another clip of the same kind (tasks.conditions.mismatched_rows on the items)."""
+    """Items whose clip is another clip of the same kind (tasks.conditions.mismatched_rows on the items); each
+    keeps its own clip's transcript, as the training rows of the condition do."""
     rows = [{"messages": item.messages, "kind": item.kind, "split": "evaluation"} for item in items]
     swapped = []
     for item, row in zip(items, mismatched_rows(rows, seed), strict=True):
         audio = next((a["audio"] for m in row["messages"] for a in m.get("audios") or []), None)
-        swapped.append(Item(item.id, row["messages"], audio, item.reference, item.groups, item.kind, item.source))
+        swapped.append(Item(item.id, row["messages"], audio, item.reference, item.groups, item.kind, item.source,
+                            transcript_audio=item.audio))
     return swapped

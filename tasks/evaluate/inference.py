@@ -67,36 +67,50 @@ def as_text(messages: list[dict], text: str, start: str = "", end: str = "") -> 
 
 
 class Answerer:
-    """Batched answers of one model."""
+    """Batched answers of one model. `transcripts` (clip URL -> transcript) may be shared by the answerers of
+    one suite: a transcript depends only on the clip and the frozen Whisper, not on the connector."""
 
-    def __init__(self, model, batch_size: int = 8, long_audio: str = "reference", vad: bool = True):
+    def __init__(self, model, batch_size: int = 8, long_audio: str = "reference", vad: bool = True,
+                 transcripts: dict[str, str] | None = None):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         fit_long_audio(np.zeros(1, dtype=np.float32), long_audio)
         self.model, self.batch_size, self.long_audio, self.vad = model, batch_size, long_audio, vad
+        self.transcripts = {} if transcripts is None else transcripts
 
     def transcript(self, waveform: np.ndarray) -> str:
         if self.vad and not has_speech(waveform):
             return NO_SPEECH_TRANSCRIPT
         return self.model.transcribe([waveform])[0].strip()
 
-    def prepare(self, item: Item, audio_root: str, transcripts: dict[str, str]) -> Answer:
+    def load(self, audio_root: str, audio: str) -> tuple[str, np.ndarray | None, str | None]:
+        """(URL, waveform, None), or (URL, None, why it cannot be used)."""
+        try:
+            url = audio_url(audio_root, audio)
+        except OutsideRootError as error:
+            return audio, None, f"audio refused: {error}"
+        if not audio_exists(url):
+            return url, None, f"missing audio: {url}"
+        try:
+            return url, fit_long_audio(load_waveform(url), self.long_audio), None
+        except ValueError as error:
+            return url, None, f"unreadable audio: {url}: {error}"
+
+    def prepare(self, item: Item, audio_root: str) -> Answer:
         if item.audio is None:
             return Answer(item, messages=item.messages)
-        try:
-            url = audio_url(audio_root, item.audio)
-        except OutsideRootError as error:
-            return Answer(item, error=f"audio refused: {error}")
-        if not audio_exists(url):
-            return Answer(item, error=f"missing audio: {url}")
-        try:
-            waveform = fit_long_audio(load_waveform(url), self.long_audio)
-        except ValueError as error:
-            return Answer(item, error=f"unreadable audio: {url}: {error}")
-        if url not in transcripts:
-            transcripts[url] = self.transcript(waveform)
-        return Answer(item, messages=with_audio(item.messages, waveform, transcripts[url]),
-                      transcript=transcripts[url])
+        url, waveform, error = self.load(audio_root, item.audio)
+        if error is not None:
+            return Answer(item, error=error)
+        transcript_url, heard = url, waveform
+        if item.transcript_audio not in (None, item.audio):
+            transcript_url, heard, error = self.load(audio_root, item.transcript_audio)
+            if error is not None:
+                return Answer(item, error=f"transcript clip: {error}")
+        if transcript_url not in self.transcripts:
+            self.transcripts[transcript_url] = self.transcript(heard)
+        transcript = self.transcripts[transcript_url]
+        return Answer(item, messages=with_audio(item.messages, waveform, transcript), transcript=transcript)
 
     def answer(self, items: Sequence[Item], audio_root: str, generate_kwargs: dict,
                feed: Callable[[Answer], list[dict]] | None = None, audio_vectors: bool = True,
@@ -107,8 +121,7 @@ class Answerer:
         `progress` is called with the number of items each batch answered."""
         generate_kwargs = {**generate_kwargs, "audio_vectors": audio_vectors}
         feed = feed or (lambda answer: answer.messages)
-        transcripts: dict[str, str] = {}
-        answers = [self.prepare(item, audio_root, transcripts) for item in items]
+        answers = [self.prepare(item, audio_root) for item in items]
         ready = [answer for answer in answers if answer.error is None]
         for start in range(0, len(ready), self.batch_size):
             batch = ready[start : start + self.batch_size]

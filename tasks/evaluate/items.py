@@ -30,6 +30,9 @@ class Item:
     kind: str | None = None
     # The official record the item came from, written back (with the outputs) in the official results format.
     source: dict[str, Any] = field(default_factory=dict)
+    # The clip whose transcript the model reads, when it is not `audio` (the mismatched condition hears
+    # another clip but keeps its own transcript, as in training).
+    transcript_audio: str | None = None
 
 
 def read_text(url: str) -> str:

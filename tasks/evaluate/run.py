@@ -56,8 +56,10 @@ def provenance(suite: Suite, model, settings: RunSettings, condition: str) -> di
     }
 
 
-def run_condition(suite: Suite, items: Sequence[Item], model, condition: str, settings: RunSettings) -> ConditionResult:
-    """Answer and score `items` under one condition (CONDITIONS, or BACKBONE_TEXT for Speech-IFEval)."""
+def run_condition(suite: Suite, items: Sequence[Item], model, condition: str, settings: RunSettings,
+                  transcripts: dict[str, str] | None = None) -> ConditionResult:
+    """Answer and score `items` under one condition (CONDITIONS, or BACKBONE_TEXT for Speech-IFEval);
+    `transcripts` (clip URL -> transcript) carries the clips' transcripts from one condition to the next."""
     adapter = suite.adapter_instance
     feed, audio_vectors = None, True
     if condition == BACKBONE_TEXT:
@@ -69,7 +71,7 @@ def run_condition(suite: Suite, items: Sequence[Item], model, condition: str, se
             items = mismatched_items(items, settings.seed)
     else:
         raise ValueError(f"unknown condition {condition!r}; one of {(*CONDITIONS, BACKBONE_TEXT)}")
-    answerer = Answerer(model, settings.batch_size, settings.long_audio, settings.vad)
+    answerer = Answerer(model, settings.batch_size, settings.long_audio, settings.vad, transcripts)
     with Progress(len(items), f"{suite.name} {condition}", unit="item") as progress:
         answers = answerer.answer(items, adapter.audio_root(), generate_kwargs(suite, settings), feed=feed,
                                   audio_vectors=audio_vectors, progress=progress.update)
@@ -99,7 +101,9 @@ def suite_conditions(suite: Suite, conditions: Sequence[str]) -> list[str]:
 
 def run_suite(suite: Suite, model, conditions: Sequence[str], settings: RunSettings) -> dict[str, ConditionResult]:
     items = load_items(suite, settings)
-    return {condition: run_condition(suite, items, model, condition, settings) for condition in conditions}
+    # Whisper is frozen and the same in every condition: each clip is transcribed once per suite.
+    transcripts: dict[str, str] = {}
+    return {condition: run_condition(suite, items, model, condition, settings, transcripts) for condition in conditions}
 
 
 def difference(trained: dict, other: dict, keys: Sequence[str]) -> dict[str, float]:

@@ -88,6 +88,29 @@ def test_mismatched_items_swap_clips_within_a_kind(embedded_corpus):
         assert all(after[key] != before[key] for key in before) and set(after.values()) == set(before.values())
     assert all(i.messages[-1]["audios"] == [{"audio": i.audio}] for i in swapped)
     assert [i.reference for i in swapped] == [i.reference for i in items]
+    assert [i.transcript_audio for i in swapped] == [i.audio for i in items]
+
+
+def test_mismatched_items_hear_another_clip_with_their_own_transcript(tiny_model, embedded_corpus):
+    suite = load_suite("embedded", data=str(embedded_corpus))
+    items = [i for i in suite.adapter_instance.read(str(embedded_corpus)) if i.kind == "speech"]
+    answerer = Answerer(tiny_model, batch_size=4)
+    answerer.transcript = lambda waveform: str(hash(waveform.tobytes()))  # a stand-in ASR that tells clips apart
+    own = [answerer.prepare(item, suite.audio_base) for item in items]
+    swapped = [answerer.prepare(item, suite.audio_base) for item in mismatched_items(items, seed=0)]
+    assert [a.transcript for a in swapped] == [a.transcript for a in own]
+    assert len({a.transcript for a in own}) > 1  # the clips differ, so keeping the transcript is observable
+    heard = [a.messages[-1]["audios"][0]["audio"] for a in swapped]
+    assert not any(np.array_equal(h, o.messages[-1]["audios"][0]["audio"]) for h, o in zip(heard, own, strict=True))
+
+
+def test_each_clip_is_transcribed_once_per_suite(tiny_model, embedded_corpus, monkeypatch):
+    heard = []
+    monkeypatch.setattr(Answerer, "transcript", lambda self, waveform: heard.append(waveform.tobytes()) or " ")
+    suite = load_suite("embedded", data=str(embedded_corpus))
+    run_suite(suite, tiny_model, ["trained", "mismatched", "untrained"], RunSettings(batch_size=4, max_new_tokens=2))
+    clips = {i.audio for i in suite.adapter_instance.read(str(embedded_corpus)) if i.audio}
+    assert len(heard) == len(clips) - 1  # once per clip file, not once per condition; one clip is missing
 
 
 def test_four_conditions_and_the_difference(tiny_model, embedded_corpus):
