@@ -14,6 +14,9 @@ from model.base_models import base_model_revision
 from tasks.params import REPO_ROOT, Params
 
 
+DVC_EXPERIMENT_TAGS = {"DVC_EXP_NAME": "dvc.experiment", "DVC_EXP_BASELINE_REV": "dvc.experiment_baseline"}
+
+
 def tracking_uri(params: Params) -> str:
     """train.tracking_uri, else MLFLOW_TRACKING_URI (the stack's server), else a local SQLite store in .work."""
     uri = params.train.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
@@ -86,6 +89,8 @@ def run_tags(params: Params, input_paths: list[str]) -> dict[str, str]:
         "base_model.encoder_revision": base_model_revision(model.encoder, model.encoder_revision),
     }
     tags.update({f"dvc.{path}": md5 for path, md5 in dvc_lock_hashes(input_paths).items()})
+    # Under `dvc exp run` DVC names the experiment and its baseline commit: the run says which it was.
+    tags.update({tag: os.environ[variable] for variable, tag in DVC_EXPERIMENT_TAGS.items() if os.environ.get(variable)})
     return tags
 
 

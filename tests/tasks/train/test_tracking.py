@@ -18,6 +18,7 @@ from tests.tasks.train.conftest import write_project
 def test_mlflow_run_holds_settings_curves_and_tags(tmp_path, base_dirs, mlflow_server, monkeypatch):
     for key, value in mlflow_server.env().items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DVC_EXP_NAME", "lr-sweep-1")  # what `dvc exp run` sets
     params = load_params(write_project(tmp_path, base_dirs, tracking_uri=mlflow_server.url, max_steps=8,
                                        logging_steps=2, save_steps=4, experiment="train-tests"))
     run_training(params)
@@ -42,3 +43,4 @@ def test_mlflow_run_holds_settings_curves_and_tags(tmp_path, base_dirs, mlflow_s
     assert tags["base_model.llm"] == params.model.llm and tags["base_model.llm_revision"].startswith("local:")
     assert tags["base_model.encoder_revision"].startswith("local:")
     assert tags[f"dvc.{params.train.rows}"] == "unlocked"  # a file no dvc.lock records
+    assert tags["dvc.experiment"] == "lr-sweep-1" and "dvc.experiment_baseline" not in tags
