@@ -27,5 +27,5 @@ def mismatched_items(items: Sequence[Item], seed: int) -> list[Item]:
     for item, row in zip(items, mismatched_rows(rows, seed), strict=True):
         audio = next((a["audio"] for m in row["messages"] for a in m.get("audios") or []), None)
         swapped.append(Item(item.id, row["messages"], audio, item.reference, item.groups, item.kind, item.source,
-                            transcript_audio=item.audio))
+                            transcript_audio=item.audio, max_new_tokens=item.max_new_tokens))
     return swapped

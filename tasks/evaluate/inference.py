@@ -122,19 +122,28 @@ class Answerer:
         generate_kwargs = {**generate_kwargs, "audio_vectors": audio_vectors}
         feed = feed or (lambda answer: answer.messages)
         answers = [self.prepare(item, audio_root) for item in items]
-        ready = [answer for answer in answers if answer.error is None]
-        for start in range(0, len(ready), self.batch_size):
-            batch = ready[start : start + self.batch_size]
-            conversations = [feed(answer) for answer in batch]
-            try:
-                outputs = self.model.generate(conversations, transcribe=False, **generate_kwargs).texts
-            except DeSTAInputError:
-                outputs = [self._one(answer, conversation, generate_kwargs)
-                           for answer, conversation in zip(batch, conversations, strict=True)]
-            for answer, conversation, output in zip(batch, conversations, outputs, strict=True):
-                answer.messages, answer.output = conversation, output
-            progress(len(batch))
+        # Items with a cap of their own are batched apart: a batch decodes until its longest answer ends.
+        by_cap: dict[int | None, list[Answer]] = {}
+        for answer in answers:
+            if answer.error is None:
+                by_cap.setdefault(answer.item.max_new_tokens, []).append(answer)
+        for cap, ready in by_cap.items():
+            kwargs = generate_kwargs if cap is None else {
+                **generate_kwargs, "max_new_tokens": min(cap, generate_kwargs.get("max_new_tokens", cap))}
+            for start in range(0, len(ready), self.batch_size):
+                self._answer_batch(ready[start : start + self.batch_size], feed, kwargs)
+                progress(len(ready[start : start + self.batch_size]))
         return answers
+
+    def _answer_batch(self, batch: list[Answer], feed: Callable[[Answer], list[dict]], generate_kwargs: dict) -> None:
+        conversations = [feed(answer) for answer in batch]
+        try:
+            outputs = self.model.generate(conversations, transcribe=False, **generate_kwargs).texts
+        except DeSTAInputError:
+            outputs = [self._one(answer, conversation, generate_kwargs)
+                       for answer, conversation in zip(batch, conversations, strict=True)]
+        for answer, conversation, output in zip(batch, conversations, outputs, strict=True):
+            answer.messages, answer.output = conversation, output
 
     def _one(self, answer: Answer, conversation: list[dict], generate_kwargs: dict) -> str | None:
         """A batch the model refused: answer its items alone so one bad item (too long) cannot sink the batch."""

@@ -33,6 +33,9 @@ class Item:
     # The clip whose transcript the model reads, when it is not `audio` (the mismatched condition hears
     # another clip but keeps its own transcript, as in training).
     transcript_audio: str | None = None
+    # The item's own new-token cap (a short-answer item of a suite that also asks for long ones), else the
+    # suite's decoding.
+    max_new_tokens: int | None = None
 
 
 def read_text(url: str) -> str:

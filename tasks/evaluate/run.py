@@ -80,7 +80,8 @@ def run_condition(suite: Suite, items: Sequence[Item], model, condition: str, se
     for answer in answers:
         record = adapter.record(answer.item, answer.output)
         records.append({**record, "condition": condition, "prompt": record_prompt(answer.messages),
-                        "transcript": answer.transcript, "error": answer.error, "provenance": shared})
+                        "transcript": answer.transcript, "error": answer.error, "provenance": shared,
+                        **({"max_new_tokens": answer.item.max_new_tokens} if answer.item.max_new_tokens else {})})
     metrics = adapter.summarize(records)
     errors = [r for r in records if r["error"]]
     metrics["missing_audio"] = sum(1 for r in errors if r["error"].startswith("missing audio"))

@@ -2,7 +2,8 @@
 every label comes from how the clip was made. Per clip, each attribute it has becomes a multiple-choice
 item — gender, pitch, speaking speed, volume, accent, sound category, note/chord pattern, speaker count —
 with its options (at most `options.max_options`, the answer among them, order seeded per item) and a
-chance level of 1/options; speech with a transcript also gets a transcription item scored by corpus WER
+chance level of 1/options, answered within `options.choice_max_new_tokens`; speech with a transcript also
+gets a transcription item scored by corpus WER
 after Whisper's English normaliser. Multiple-choice replies are scored with MMAU's string match.
 """
 
@@ -72,6 +73,7 @@ class Embedded(Adapter):
                     id=item_id, messages=self.messages(row["path"], question=question, options=list_options(options)),
                     audio=row["path"], reference={"answer": answer, "choices": options},
                     groups={"attribute": attribute}, kind=row["kind"], source={"clip": row["id"]},
+                    max_new_tokens=self.suite.options.get("choice_max_new_tokens"),
                 ))
             if row["kind"] == "speech" and str(row["transcript"]).strip():
                 prompt = self.suite.options["transcription_prompt"]

@@ -126,3 +126,21 @@ def test_four_conditions_and_the_difference(tiny_model, embedded_corpus):
         tiny_model.connector.proj.weight.add_(1.0)
     again = run_condition(suite, results["trained"].items, tiny_model, "text_only", settings)
     assert [r["output"] for r in again.records] == [r["output"] for r in results["text_only"].records]
+
+
+def test_multiple_choice_items_are_answered_within_their_own_cap(tiny_model, embedded_corpus, monkeypatch):
+    caps = []
+    generate = tiny_model.generate
+
+    def recording(conversations, **kwargs):
+        caps.extend([kwargs["max_new_tokens"]] * len(conversations))
+        return generate(conversations, **{**kwargs, "max_new_tokens": 2})
+
+    monkeypatch.setattr(tiny_model, "generate", recording)
+    suite = load_suite("embedded", data=str(embedded_corpus))
+    result = run_condition(suite, suite.adapter_instance.read(str(embedded_corpus)), tiny_model, "trained",
+                           RunSettings(batch_size=4))
+    spoken = [r for r in result.records if r["id"].endswith("/transcription") and not r["error"]]
+    chosen = [r for r in result.records if not r["id"].endswith("/transcription") and not r["error"]]
+    assert sorted(caps) == sorted([24] * len(chosen) + [96] * len(spoken)) and spoken and chosen
+    assert {r.get("max_new_tokens") for r in chosen} == {24}

@@ -28,10 +28,10 @@ def test_stage_outputs_and_metrics(tmp_path, trained_dir, embedded_corpus):
     assert evaluation.unanswered["embedded"] == [
         f"n2/category: missing audio: {embedded_corpus.parent / 'audio' / 'n2.wav'}"]
     assert set(embedded["conditions"]) == {"untrained", "text_only", "mismatched", "trained"}
-    assert embedded["version"] == "1" and embedded["chance"]["gender"] == 50.0
+    assert embedded["version"] == "2" and embedded["chance"]["gender"] == 50.0
     assert embedded["conditions"]["trained"]["missing_audio"] == 1  # n2 (its category item)
     assert "accuracy" in embedded["trained_minus_mismatched"]
-    assert metrics["primary"] == {"suite": "embedded", "version": "1", "metric": "accuracy",
+    assert metrics["primary"] == {"suite": "embedded", "version": "2", "metric": "accuracy",
                                   "value": embedded["conditions"]["trained"]["accuracy"]}
     assert metrics["forgetting"]["lora"] is False and metrics["forgetting"]["identical"] is True
     records = [json.loads(line) for line in (tmp_path / "out" / "embedded.jsonl").read_text().splitlines()]
