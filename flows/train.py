@@ -49,6 +49,9 @@ def summary_markdown(metrics: dict) -> str:
              "| condition | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
     for name, losses in metrics["valid_loss"].items():
         lines.append(f"| {name} | " + " | ".join("-" if losses[g] is None else f"{losses[g]:.4f}" for g in groups) + " |")
+    spread = metrics["audio_spread"]
+    lines += ["", f"audio vectors' spread over the valid clips (mean |A - mean A| / |A|; near 0: one soft prompt for "
+              f"every clip): untrained {spread['untrained']:.4f}, trained {spread['trained']:.4f}"]
     lines += ["", "| metric | value |", "|---|---|"]
     for key in ("train_rows", "valid_rows", "bad_rows", "steps", "train_seconds", "samples_per_s", "tokens_per_s"):
         value = metrics[key]
@@ -61,7 +64,7 @@ def train(params_path: str = "params.yaml", metrics_path: str = "metrics/train.j
     params = load_stage_params(params_path, "train", READS)
     check_rows_task(params)
     metrics = train_task(params, params_path)
-    metrics["valid_loss"] = conditions_task(params)
+    metrics["valid_loss"], metrics["audio_spread"] = conditions_task(params)
     _log_to_run(params, metrics)
     params.require_all_read()
     publish_stage(metrics, metrics_path, summary_markdown(metrics), "train-summary", "alignment training")
@@ -73,7 +76,8 @@ def _log_to_run(params: Params, metrics: dict) -> None:
     if run_id:
         flat = {f"valid_loss.{c}.{k}": v for c, losses in metrics["valid_loss"].items() for k, v in losses.items()}
         log_results(params, run_id, {**flat, "samples_per_s": metrics["samples_per_s"],
-                                     "tokens_per_s": metrics["tokens_per_s"]})
+                                     "tokens_per_s": metrics["tokens_per_s"],
+                                     **{f"audio_spread.{k}": v for k, v in metrics["audio_spread"].items()}})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,8 @@ the valid loss of the four conditions by kind.
     prepare_data     rows by split, bad rows set aside (skip) or raised (fail); the same on every rank
     run_training     one rank's part (single process, or each torchrun rank); rank 0 tracks and writes;
                      resumes from the run's last checkpoint after a kill
-    evaluate_conditions  single process, after training: valid loss by condition and kind (tasks/conditions.py)
+    evaluate_conditions  single process, after training: valid loss by condition and kind (tasks/conditions.py),
+                     and how much the audio vectors differ between clips
 """
 
 from __future__ import annotations
@@ -234,8 +235,19 @@ def loss_by_kind(examples: Sequence[Example], losses: Sequence[tuple[float, int]
     return {group: (sums[group] / counts[group] if counts[group] else None) for group in ("all", *KINDS)}
 
 
-def evaluate_conditions(params: Params, model_dir: str, seed: int | None = None) -> dict[str, dict]:
-    """valid_loss[condition][all|speech|sound|music] on the same valid rows (tasks/conditions.py)."""
+@torch.no_grad()
+def audio_spread(model: DeSTA25Model, audio: AudioSource, paths: Sequence[str]) -> float:
+    """How much the connector's audio vectors differ between clips: the mean over clips of |A_i - mean A| / |A_i|
+    (each clip's first window). Near 0 the LLM reads one soft prompt whatever the clip sounds like."""
+    vectors = torch.stack([model.audio_embeddings(tapped_states=audio.windows(path)[0][:, None]).float()[0]
+                           for path in paths])
+    deviation = (vectors - vectors.mean(dim=0)).flatten(1).norm(dim=1) / vectors.flatten(1).norm(dim=1)
+    return float(deviation.mean())
+
+
+def evaluate_conditions(params: Params, model_dir: str, seed: int | None = None) -> tuple[dict[str, dict], dict[str, float]]:
+    """(valid_loss[condition][all|speech|sound|music] on the same valid rows (tasks/conditions.py),
+    audio_spread[untrained|trained] over their clips)."""
     train = params.train
     seed = train.seed if seed is None else seed
     trained = DeSTA25Model.from_pretrained(model_dir)
@@ -256,7 +268,11 @@ def evaluate_conditions(params: Params, model_dir: str, seed: int | None = None)
         losses = row_losses(models[condition.trained_weights], dataset, collator, train.eval_batch_size)
         results[name] = loss_by_kind(examples, losses)
         log.info("train: valid loss %-10s %s", name, _format_losses(results[name]))
-    return results
+    clips = sorted({path for example in usable for path in example.audio_paths})
+    spread = {"untrained": audio_spread(models[False], audio, clips), "trained": audio_spread(trained, audio, clips)}
+    log.info("train: audio vectors' spread over %d valid clips: untrained %.4f, trained %.4f", len(clips),
+             spread["untrained"], spread["trained"])
+    return results, spread
 
 
 def _format_losses(losses: dict[str, float | None]) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 import torch
 from safetensors.torch import load_file
 
 from tasks.params import load_params
-from tasks.train.data import BadRowError
-from tasks.train.stage import build_model, evaluate_conditions, run_training
+from tasks.train.data import AudioSource, BadRowError
+from tasks.train.stage import audio_spread, build_model, evaluate_conditions, run_training
 from tests.tasks.train.conftest import make_rows, write_project
 
 
@@ -65,12 +67,28 @@ def test_outputs_model_bad_rows_run_info_and_curves(project):
 def test_valid_loss_has_four_conditions_by_kind(project):
     params = load_params(project)
     run_training(params, report_to_mlflow=False)
-    losses = evaluate_conditions(params, params.train.out)
+    losses, spread = evaluate_conditions(params, params.train.out)
     assert list(losses) == ["untrained", "text_only", "mismatched", "trained"]
     for by_kind in losses.values():
         assert set(by_kind) == {"all", "speech", "sound", "music"} and all(v > 0 for v in by_kind.values())
     # The untrained condition is the connector the run started from, not just any fresh one.
     assert losses["untrained"] != losses["trained"]
+    assert set(spread) == {"untrained", "trained"} and all(0 < value < 1.5 for value in spread.values())
+
+
+def test_audio_spread_is_zero_for_a_connector_that_ignores_the_clip(project, tmp_path):
+    tiny_model = build_model(load_params(project))
+    clips = []
+    for index, frequency in enumerate((220, 440, 880)):
+        t = np.arange(16000) / 16000
+        path = tmp_path / f"tone{index}.wav"
+        soundfile.write(path, (0.3 * np.sin(2 * np.pi * frequency * t)).astype(np.float32), 16000)
+        clips.append(str(path))
+    audio = AudioSource(tiny_model, cached=True)
+    listening = audio_spread(tiny_model, audio, clips)
+    with torch.no_grad():
+        tiny_model.connector.proj.weight.zero_()  # every clip now gives the projection's bias alone
+    assert listening > 1e-4 and audio_spread(tiny_model, audio, clips) < 1e-7
 
 
 def bad_rows_project(tmp_path, base_dirs, on_bad_row):
