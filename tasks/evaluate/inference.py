@@ -131,8 +131,9 @@ class Answerer:
             kwargs = generate_kwargs if cap is None else {
                 **generate_kwargs, "max_new_tokens": min(cap, generate_kwargs.get("max_new_tokens", cap))}
             for start in range(0, len(ready), self.batch_size):
-                self._answer_batch(ready[start : start + self.batch_size], feed, kwargs)
-                progress(len(ready[start : start + self.batch_size]))
+                batch = ready[start : start + self.batch_size]
+                self._answer_batch(batch, feed, kwargs)
+                progress(len(batch))
         return answers
 
     def _answer_batch(self, batch: list[Answer], feed: Callable[[Answer], list[dict]], generate_kwargs: dict) -> None:
