@@ -33,7 +33,7 @@ def test_v1_pool_size_and_category_coverage():
     assert not [p.text for p in pool if "emotion" in p.text.lower()]  # no emotion labels exist to ground them
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_committed_pools_are_what_the_builder_writes(version):
     path = REPO_ROOT / f"tasks/generate/prompt_pool_v{version}.jsonl"
     committed = [json.loads(line) for line in path.read_text().splitlines()]
@@ -53,6 +53,19 @@ def test_v2_asks_for_described_attributes_and_names_every_asked_category():
     yes_no = [p.text for p in pool if p.category in asked and p.text.startswith(("Is ", "Does ", "Would "))
               and " or " not in p.text]
     assert not yes_no
+
+
+def test_v3_asks_sound_and_music_clips_what_they_sound_like_and_keeps_v2_speech():
+    v2 = load_prompt_pool(REPO_ROOT / "tasks/generate/prompt_pool_v2.jsonl")
+    v3 = load_prompt_pool(REPO_ROOT / "tasks/generate/prompt_pool_v3.jsonl")
+    assert [p.text for p in prompts_for_kind(v3, "speech")] == [p.text for p in prompts_for_kind(v2, "speech")]
+    for kind in ("sound", "music"):
+        categories = [p.category for p in prompts_for_kind(v3, kind)]
+        # Descriptions and attribute questions name what the clip sounds like; events, comparisons, stories,
+        # format constraints rarely did (v2's sound rows: 30 % named the sound).
+        assert {"creative", "comparison", "constrained_format", "event_question", "music_question"}.isdisjoint(categories)
+        assert categories.count("reasoning") / len(categories) < 0.05
+
 
 
 def test_sampling_depends_only_on_seed_and_row_id():
