@@ -592,8 +592,11 @@ def _pool_v3():
     return [*speech, *_rows("sound_music", described, [], []), *music, *_rows("sound", SOUND_ATTRIBUTES_V2, [], [])]
 
 
+BUILDERS = {1: _pool_v1, 2: _pool_v2, 3: _pool_v3}
+
+
 def build_pool(version: int = 1) -> list[dict]:
-    rows = {1: _pool_v1, 2: _pool_v2, 3: _pool_v3}[version]()
+    rows = BUILDERS[version]()
     counters: dict[str, int] = {}
     pool = []
     for row in rows:
@@ -607,9 +610,9 @@ def build_pool(version: int = 1) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", type=int, choices=(1, 2, 3), required=True)
+    parser.add_argument("--version", type=int, choices=sorted(BUILDERS), required=True)
     # No default: the pool the pipeline reads is generate.prompt_pool in params.yaml.
-    parser.add_argument("--out", required=True, help="the pool file to write, e.g. tasks/generate/prompt_pool_v2.jsonl")
+    parser.add_argument("--out", required=True, help="the pool file to write, e.g. tasks/generate/prompt_pool_v3.jsonl")
     args = parser.parse_args()
     out = Path(args.out)
     pool = build_pool(args.version)

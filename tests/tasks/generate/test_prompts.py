@@ -67,7 +67,6 @@ def test_v3_asks_sound_and_music_clips_what_they_sound_like_and_keeps_v2_speech(
         assert categories.count("reasoning") / len(categories) < 0.05
 
 
-
 def test_sampling_depends_only_on_seed_and_row_id():
     pool = load_prompt_pool(REPO_ROOT / "tasks/generate/prompt_pool_v1.jsonl")  # the largest pool: the widest spread
     ids = [f"clip-{n:03d}" for n in range(200)]
